@@ -1,0 +1,122 @@
+// Tests for the Postfix-format logger: file line shape, severities,
+// sanitising of non-printable bytes, and the syslog tag.
+#include "psm/util/log.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::vector<std::string> read_lines(const std::string& path) {
+    std::ifstream in(path);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+}
+
+psm::LogConfig file_config(const std::string& syslog_name, const std::string& program, const std::string& file,
+                           const std::string& host) {
+    psm::LogConfig c;
+    c.syslog_name = syslog_name;
+    c.program = program;
+    c.maillog_file = file;
+    c.hostname = host;
+    return c;
+}
+
+struct TempLog {
+    std::string path;
+    TempLog() {
+        char tmpl[] = "/tmp/psm-log-XXXXXX";
+        int fd = ::mkstemp(tmpl);
+        REQUIRE(fd >= 0);
+        ::close(fd);
+        path = tmpl;
+    }
+    ~TempLog() { ::unlink(path.c_str()); }
+};
+
+} // namespace
+
+TEST_CASE("maillog_file lines have postlogd's shape", "[log]") {
+    TempLog file;
+    psm::log_configure(file_config("postfix", "postscreen", file.path, "mx.test.example"));
+    psm::msg_info("CONNECT from [%s]:%d to [%s]:%d", "127.0.0.7", 51975, "127.0.0.1", 41025);
+    psm::msg_warn("cannot connect to service %s: %s", "private/smtpd", "Connection refused");
+    psm::msg_error("something %d", 42);
+
+    auto lines = read_lines(file.path);
+    REQUIRE(lines.size() == 3);
+    std::string pid = std::to_string(::getpid());
+    std::regex shape(R"(^[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} mx postfix/postscreen\[)" + pid +
+                     R"(\]: (.*)$)");
+    std::smatch m;
+    REQUIRE(std::regex_match(lines[0], m, shape));
+    CHECK(m[1] == "CONNECT from [127.0.0.7]:51975 to [127.0.0.1]:41025");
+    REQUIRE(std::regex_match(lines[1], m, shape));
+    CHECK(m[1] == "warning: cannot connect to service private/smtpd: Connection refused");
+    REQUIRE(std::regex_match(lines[2], m, shape));
+    CHECK(m[1] == "error: something 42");
+    CHECK(psm::log_tag() == "postfix/postscreen");
+}
+
+TEST_CASE("syslog_name changes the tag", "[log]") {
+    TempLog file;
+    psm::log_configure(file_config("postfix-out", "dnsblog", file.path, "host"));
+    psm::msg_info("hello");
+    auto lines = read_lines(file.path);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].find(" host postfix-out/dnsblog[") != std::string::npos);
+    CHECK(lines[0].substr(lines[0].size() - 8) == "]: hello");
+}
+
+TEST_CASE("very long lines are logged whole", "[log]") {
+    TempLog file;
+    psm::log_configure(file_config("postfix", "t", file.path, "h"));
+    std::string big(5000, 'x');
+    psm::msg_info("%s|end", big.c_str());
+    auto lines = read_lines(file.path);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].size() > 5000);
+    CHECK(lines[0].substr(lines[0].size() - 5) == "x|end");
+}
+
+TEST_CASE("fatal can be turned into an exception for tests", "[log]") {
+    psm::log_throw_on_fatal(true);
+    try {
+        psm::msg_fatal("bad %s value: %s", "postscreen_greet_action", "sometimes");
+        FAIL("msg_fatal returned");
+    } catch (const psm::FatalError& e) {
+        CHECK(e.text == "bad postscreen_greet_action value: sometimes");
+    }
+    psm::log_throw_on_fatal(false);
+}
+
+TEST_CASE("unknown facility is refused", "[log]") {
+    psm::LogConfig bad;
+    bad.program = "t";
+    bad.facility = "mial";
+    CHECK_THROWS_AS(psm::log_configure(bad), std::invalid_argument);
+}
+
+TEST_CASE("printable replaces control bytes and bad UTF-8 with '?'", "[log]") {
+    CHECK(psm::log_printable("plain text") == "plain text");
+    CHECK(psm::log_printable("tab\there") == "tab?here");
+    CHECK(psm::log_printable(std::string("nul\0x", 5)) == "nul?x");
+    CHECK(psm::log_printable("caf\xc3\xa9") == "caf\xc3\xa9");           // valid 2-byte
+    CHECK(psm::log_printable("\xe2\x82\xac!") == "\xe2\x82\xac!");       // valid 3-byte
+    CHECK(psm::log_printable("\xf0\x9f\x98\x80") == "\xf0\x9f\x98\x80"); // valid 4-byte
+    CHECK(psm::log_printable("bad\xff") == "bad?");
+    CHECK(psm::log_printable("\xc3(") == "?(");                 // truncated sequence
+    CHECK(psm::log_printable("\xc0\xaf") == "??");              // overlong
+    CHECK(psm::log_printable("\xed\xa0\x80") == "???");         // surrogate
+    CHECK(psm::log_printable("\x7f\x1b[31m") == "??[31m");       // DEL, ESC
+}
