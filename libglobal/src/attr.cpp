@@ -1,0 +1,533 @@
+// Attribute lists: builders, the encoder for attr0/attr64/plain, the
+// incremental decoder, and the requested-names scan with stock's warnings.
+#include "psm/global/attr.hpp"
+
+#include "base64.hpp"
+#include "psm/util/log.hpp"
+
+#include <charconv>
+#include <cstdint>
+#include <limits>
+
+namespace psm {
+
+// ---------------------------------------------------------------- builders
+
+namespace attr {
+
+Attr send_str(std::string_view name, std::string_view value) {
+    Attr a;
+    a.name = name;
+    a.value = value;
+    return a;
+}
+
+Attr send_int(std::string_view name, int value) {
+    return send_str(name, std::to_string(static_cast<std::uint32_t>(value)));
+}
+
+Attr send_long(std::string_view name, long value) {
+    return send_str(name, std::to_string(static_cast<unsigned long>(value)));
+}
+
+Attr send_data(std::string_view name, std::string_view raw) {
+    Attr a = send_str(name, raw);
+    a.kind = Attr::Kind::data;
+    return a;
+}
+
+Attr group_open() {
+    Attr a;
+    a.kind = Attr::Kind::group_open;
+    a.name = "{";
+    return a;
+}
+
+Attr group_close() {
+    Attr a;
+    a.kind = Attr::Kind::group_close;
+    a.name = "}";
+    return a;
+}
+
+} // namespace attr
+
+// ---------------------------------------------------------------- encoder
+
+namespace {
+
+void encode_attr0(std::string& out, const Attr& a, bool plain) {
+    const char sep = plain ? '=' : '\0';
+    const char end = plain ? '\n' : '\0';
+    switch (a.kind) {
+    case Attr::Kind::group_open:
+    case Attr::Kind::group_close:
+        // A group marker is a name without a value.
+        out += a.kind == Attr::Kind::group_open ? '{' : '}';
+        out += end;
+        return;
+    case Attr::Kind::bare:
+        out += a.name;
+        out += end;
+        return;
+    case Attr::Kind::text:
+        out += a.name;
+        out += sep;
+        out += a.value;
+        out += end;
+        return;
+    case Attr::Kind::data:
+        out += a.name;
+        out += sep;
+        base64::encode(out, a.value);
+        out += end;
+        return;
+    }
+}
+
+void encode_attr64(std::string& out, const Attr& a) {
+    switch (a.kind) {
+    case Attr::Kind::group_open:
+        out += "ew==\n";
+        return;
+    case Attr::Kind::group_close:
+        out += "fQ==\n";
+        return;
+    case Attr::Kind::bare:
+        base64::encode(out, a.name);
+        out += '\n';
+        return;
+    case Attr::Kind::text:
+    case Attr::Kind::data:
+        // Every value is base64 once; data gets no second layer.
+        base64::encode(out, a.name);
+        out += ':';
+        base64::encode(out, a.value);
+        out += '\n';
+        return;
+    }
+}
+
+} // namespace
+
+void attr_encode(std::string& out, const AttrList& list, AttrEncoding encoding) {
+    for (const auto& a : list) {
+        if (encoding == AttrEncoding::attr64)
+            encode_attr64(out, a);
+        else
+            encode_attr0(out, a, encoding == AttrEncoding::plain);
+    }
+    out += encoding == AttrEncoding::attr0 ? '\0' : '\n';
+}
+
+std::string attr_encode(const AttrList& list, AttrEncoding encoding) {
+    std::string out;
+    attr_encode(out, list, encoding);
+    return out;
+}
+
+// ---------------------------------------------------------------- decoder
+
+namespace {
+
+constexpr std::string_view kContextName = "input attribute name";
+constexpr std::string_view kContextValue = "input attribute value";
+
+} // namespace
+
+AttrDecoder::AttrDecoder(AttrEncoding encoding, AttrLimits limits) : encoding_(encoding), limits_(limits) {}
+
+void AttrDecoder::reset() {
+    status_ = Status::need_more;
+    error_ = Error::none;
+    started_ = false;
+    in_value_ = false;
+    depth_ = 0;
+    current_.clear();
+    name_.clear();
+    detail_.clear();
+    detail_after_.clear();
+    list_.clear();
+}
+
+AttrList AttrDecoder::take() {
+    AttrList out = std::move(list_);
+    reset();
+    return out;
+}
+
+bool AttrDecoder::fail(Error error, std::string before, std::string after) {
+    status_ = Status::error;
+    error_ = error;
+    detail_ = std::move(before);
+    detail_after_ = std::move(after);
+    return false;
+}
+
+bool AttrDecoder::add(Attr item) {
+    if (list_.size() >= limits_.max_attrs)
+        return fail(Error::too_many,
+                    "attribute count exceeds limit " + std::to_string(limits_.max_attrs) + " in input from ");
+    list_.push_back(std::move(item));
+    return true;
+}
+
+std::string AttrDecoder::message(std::string_view service) const {
+    std::string text = detail_;
+    text += service;
+    text += detail_after_;
+    return text;
+}
+
+void AttrDecoder::finish(bool timed_out) {
+    if (status_ != Status::need_more) return;
+    std::string context(in_value_ ? kContextValue : kContextName);
+    if (timed_out)
+        fail(Error::timeout, "timeout on ", " while reading " + context);
+    else if (!current_.empty() && encoding_ == AttrEncoding::attr0)
+        fail(Error::truncated, "unexpected end-of-input from ", " while reading " + context);
+    else
+        fail(Error::premature_eof, "premature end-of-input on ", " while reading " + context);
+}
+
+// Decodes one base64 string of the attr64 encoding into *out.
+namespace {
+bool unpack64(const std::string& text, std::string* out) {
+    auto raw = base64::decode(text);
+    if (!raw) return false;
+    *out = std::move(*raw);
+    return true;
+}
+} // namespace
+
+// Called at a string terminator: NUL (attr0), ':' / '=' / '\n' (others).
+// `sep` tells whether the terminator separates a name from its value.
+bool AttrDecoder::end_string(bool sep) {
+    std::string text = std::move(current_);
+    current_.clear();
+    if (encoding_ == AttrEncoding::attr64 && !unpack64(text, &text))
+        return fail(Error::malformed, "malformed base64 data from ", ": " + text.substr(0, 100));
+
+    if (in_value_) {
+        if (sep) // attr64 "name:value:value"
+            return fail(Error::malformed, "multiple values for attribute " + name_ + " from ");
+        in_value_ = false;
+        Attr a;
+        a.name = std::move(name_);
+        a.value = std::move(text);
+        name_.clear();
+        return add(std::move(a));
+    }
+    if (sep) {
+        name_ = std::move(text);
+        in_value_ = true;
+        return true;
+    }
+    // A name without a value: the end of the list, a group marker, or (not in
+    // attr0, where a name is always followed by a value) a bare name.
+    if (text.empty()) {
+        if (depth_ != 0) return fail(Error::malformed, "missing '}' in input from ");
+        status_ = Status::complete;
+        return false;
+    }
+    // Stock's plain encoder writes group markers as "{\0\n" and "}\0\n".
+    if (encoding_ == AttrEncoding::plain && text.size() == 2 && text[1] == '\0') text.resize(1);
+    if (text == "{") {
+        ++depth_;
+        return add(attr::group_open());
+    }
+    if (text == "}") {
+        if (depth_ == 0) return fail(Error::malformed, "unexpected '}' in input from ");
+        --depth_;
+        return add(attr::group_close());
+    }
+    Attr a;
+    a.kind = Attr::Kind::bare;
+    a.name = std::move(text);
+    return add(std::move(a));
+}
+
+std::size_t AttrDecoder::feed(std::string_view input) {
+    std::size_t i = 0;
+    while (status_ == Status::need_more && i < input.size()) {
+        char c = input[i++];
+        started_ = true;
+        bool terminator = false;
+        bool sep = false;
+        switch (encoding_) {
+        case AttrEncoding::attr0:
+            // In attr0 every name is followed by a value, except the end
+            // marker and the group markers.
+            if (c == '\0') {
+                terminator = true;
+                sep = !in_value_ && !current_.empty() && current_ != "{" && current_ != "}";
+            }
+            break;
+        case AttrEncoding::attr64:
+            terminator = c == ':' || c == '\n';
+            sep = c == ':';
+            break;
+        case AttrEncoding::plain:
+            terminator = c == '\n' || (c == '=' && !in_value_);
+            sep = c == '=';
+            break;
+        }
+        if (terminator) {
+            end_string(sep);
+            continue;
+        }
+        if (current_.size() >= limits_.max_string) {
+            std::string context(in_value_ ? kContextValue : kContextName);
+            fail(Error::too_long, "string length > " + std::to_string(limits_.max_string) + " characters from ",
+                 " while reading " + context);
+            break;
+        }
+        current_ += c;
+    }
+    return i;
+}
+
+// ---------------------------------------------------------------- receiver
+
+namespace attr {
+
+AttrWant recv_str(std::string_view name, std::string& out) {
+    AttrWant w;
+    w.type = AttrWant::Type::str;
+    w.name = name;
+    w.out = &out;
+    return w;
+}
+
+AttrWant recv_int(std::string_view name, int& out) {
+    AttrWant w;
+    w.type = AttrWant::Type::num;
+    w.name = name;
+    w.out = &out;
+    return w;
+}
+
+AttrWant recv_long(std::string_view name, long& out) {
+    AttrWant w;
+    w.type = AttrWant::Type::lng;
+    w.name = name;
+    w.out = &out;
+    return w;
+}
+
+AttrWant recv_data(std::string_view name, std::string& out) {
+    AttrWant w = recv_str(name, out);
+    w.type = AttrWant::Type::data;
+    return w;
+}
+
+AttrWant recv_streq(std::string_view name, std::string_view expected) {
+    AttrWant w;
+    w.type = AttrWant::Type::streq;
+    w.name = name;
+    w.out = static_cast<std::string*>(nullptr);
+    w.expected = expected;
+    return w;
+}
+
+AttrWant recv_hash(AttrHash& out) {
+    AttrWant w;
+    w.type = AttrWant::Type::hash;
+    w.name = "(any attribute name or list terminator)";
+    w.out = &out;
+    return w;
+}
+
+} // namespace attr
+
+namespace {
+
+constexpr std::size_t kHashLimit = 1024;
+
+// Unsigned decimal as sscanf("%u%c")/("%lu%c") takes it: optional leading
+// white space and sign (a '-' wraps around, as strtoul does), digits, nothing
+// after. Values beyond the type's range are rejected.
+template <class Unsigned> bool parse_unsigned(std::string_view text, Unsigned& out) {
+    std::size_t i = 0;
+    while (i < text.size() && (text[i] == ' ' || (text[i] >= '\t' && text[i] <= '\r')))
+        ++i;
+    bool negative = false;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
+    Unsigned value = 0;
+    const char* first = text.data() + i;
+    const char* last = text.data() + text.size();
+    if (first == last || *first < '0' || *first > '9') return false;
+    auto [ptr, ec] = std::from_chars(first, last, value);
+    if (ec != std::errc() || ptr != last) return false;
+    out = negative ? static_cast<Unsigned>(0 - value) : value;
+    return true;
+}
+
+class Scanner {
+public:
+    Scanner(const AttrList& list, std::string_view service, unsigned flags, AttrEncoding encoding)
+        : list_(list), service_(service), flags_(flags), encoding_(encoding) {}
+
+    AttrScanResult run(std::initializer_list<AttrWant> wants) {
+        for (const auto& want : wants) {
+            bool ok = want.type == AttrWant::Type::hash ? scan_hash(*std::get<AttrHash*>(want.out)) : scan_one(want);
+            if (!ok) return std::move(result_);
+        }
+        if (pos_ < list_.size() && (flags_ & kAttrFlagExtra)) unexpected(list_[pos_].name, "(list terminator)");
+        return std::move(result_);
+    }
+
+private:
+    void warn(std::string text) {
+        msg_warn("%s", text.c_str());
+        result_.warning = std::move(text);
+    }
+
+    void unexpected(const std::string& name, std::string_view expecting) {
+        warn("unexpected attribute " + name + " from " + std::string(service_) +
+             " (expecting: " + std::string(expecting) + ")");
+    }
+
+    bool malformed(std::string text) {
+        warn(std::move(text));
+        result_.conversions = -1;
+        return false;
+    }
+
+    // Skips the item at pos_ (a whole group if it opens one).
+    void skip() {
+        int depth = 0;
+        do {
+            if (list_[pos_].kind == Attr::Kind::group_open) ++depth;
+            if (list_[pos_].kind == Attr::Kind::group_close) --depth;
+            ++pos_;
+        } while (depth > 0 && pos_ < list_.size());
+    }
+
+    bool scan_one(const AttrWant& want) {
+        for (;;) {
+            if (pos_ >= list_.size()) {
+                if (flags_ & kAttrFlagMissing)
+                    warn("missing attribute " + std::string(want.name) + " in input from " + std::string(service_));
+                return false;
+            }
+            const Attr& a = list_[pos_];
+            bool named = a.kind == Attr::Kind::text || a.kind == Attr::Kind::bare || a.kind == Attr::Kind::data;
+            if (named && a.name == want.name) break;
+            if (flags_ & kAttrFlagExtra) {
+                unexpected(a.name, want.name);
+                return false;
+            }
+            skip();
+        }
+        const Attr& a = list_[pos_++];
+        const std::string svc(service_);
+        if (a.kind == Attr::Kind::bare) {
+            const char* what = want.type == AttrWant::Type::num || want.type == AttrWant::Type::lng ? "number"
+                               : want.type == AttrWant::Type::data                                  ? "data"
+                                                                                                    : "string";
+            return malformed(std::string("missing value for ") + what + " attribute " + a.name + " from " + svc);
+        }
+        switch (want.type) {
+        case AttrWant::Type::str:
+            *std::get<std::string*>(want.out) = a.value;
+            break;
+        case AttrWant::Type::num: {
+            std::uint32_t v = 0;
+            if (!parse_unsigned(a.value, v))
+                return malformed("malformed numerical data from " + svc +
+                                 " while reading input attribute value: " + a.value.substr(0, 100));
+            *std::get<int*>(want.out) = static_cast<int>(v);
+            break;
+        }
+        case AttrWant::Type::lng: {
+            unsigned long v = 0;
+            if (!parse_unsigned(a.value, v))
+                return malformed("malformed numerical data from " + svc +
+                                 " while reading input attribute value: " + a.value.substr(0, 100));
+            *std::get<long*>(want.out) = static_cast<long>(v);
+            break;
+        }
+        case AttrWant::Type::data: {
+            if (encoding_ == AttrEncoding::attr64) {
+                *std::get<std::string*>(want.out) = a.value;
+                break;
+            }
+            auto raw = base64::decode(a.value);
+            if (!raw)
+                return malformed("malformed base64 data from " + svc +
+                                 " while reading input attribute value: " + a.value.substr(0, 100));
+            *std::get<std::string*>(want.out) = std::move(*raw);
+            break;
+        }
+        case AttrWant::Type::streq:
+            if (a.value != want.expected)
+                return malformed("unexpected " + a.name + " " + a.value + " from " + svc +
+                                 " (expected: " + std::string(want.expected) + ")");
+            break;
+        case AttrWant::Type::hash:
+            break; // handled by scan_hash
+        }
+        ++result_.conversions;
+        return true;
+    }
+
+    // Pairs up to the end of the list, or one "{ ... }" group, into the
+    // table; after a group the scan continues with the next wanted item.
+    bool scan_hash(AttrHash& table) {
+        bool in_group = false;
+        while (pos_ < list_.size()) {
+            const Attr& a = list_[pos_];
+            if (a.kind == Attr::Kind::group_open && !in_group) {
+                in_group = true;
+                ++pos_;
+                continue;
+            }
+            if (a.kind == Attr::Kind::group_close && in_group) {
+                ++pos_;
+                return true;
+            }
+            if (a.kind == Attr::Kind::group_open || a.kind == Attr::Kind::group_close) {
+                // A nested group is not something a hash can hold.
+                unexpected(a.name,
+                           in_group ? "(any attribute name or '}')" : "(any attribute name or list terminator)");
+                return false;
+            }
+            if (a.kind == Attr::Kind::bare)
+                return malformed("missing value for string attribute " + a.name + " from " + std::string(service_));
+            if (table.contains(a.name)) {
+                if (flags_ & kAttrFlagExtra) {
+                    warn("duplicate attribute " + a.name + " in input from " + std::string(service_));
+                    return false;
+                }
+            } else if (table.size() >= kHashLimit) {
+                warn("attribute count exceeds limit " + std::to_string(kHashLimit) + " in input from " +
+                     std::string(service_));
+                return false;
+            } else {
+                table.emplace(a.name, a.value);
+                ++result_.conversions;
+            }
+            ++pos_;
+        }
+        if (in_group && (flags_ & kAttrFlagMissing))
+            warn("missing attribute (any attribute name or '}') in input from " + std::string(service_));
+        return !in_group;
+    }
+
+    const AttrList& list_;
+    std::string_view service_;
+    unsigned flags_;
+    AttrEncoding encoding_;
+    std::size_t pos_ = 0;
+    AttrScanResult result_;
+};
+
+} // namespace
+
+AttrScanResult attr_scan(const AttrList& list, std::string_view service, unsigned flags,
+                         std::initializer_list<AttrWant> wants, AttrEncoding encoding) {
+    return Scanner(list, service, flags, encoding).run(wants);
+}
+
+} // namespace psm
