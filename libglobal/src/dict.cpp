@@ -2,12 +2,15 @@
 // (unsupported) write and sequence operations of the Dict base class.
 #include "psm/global/dict.hpp"
 
+#include "dict_surrogate.hpp"
 #include "dict_types.hpp"
+#include "dict_utf8.hpp"
 #include "psm/util/error.hpp"
 
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 
 namespace psm {
 
@@ -46,9 +49,10 @@ void dict_register(std::string_view type, DictFactory factory) {
 }
 
 std::unique_ptr<Dict> dict_open(std::string_view type_and_name, const DictOpenOptions& options) {
+    // Stock wording (dict_open.c) for a missing colon or an empty part.
     auto colon = type_and_name.find(':');
-    if (colon == std::string_view::npos || colon == 0)
-        throw ConfigError("need dictionary_type:dictionary_name format instead of \"" + std::string(type_and_name) +
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == type_and_name.size())
+        throw ConfigError("open dictionary: expecting \"type:name\" form instead of \"" + std::string(type_and_name) +
                           "\"");
     std::string_view type = type_and_name.substr(0, colon);
     std::string_view name = type_and_name.substr(colon + 1);
@@ -56,12 +60,13 @@ std::unique_ptr<Dict> dict_open(std::string_view type_and_name, const DictOpenOp
     {
         auto& r = registry();
         std::lock_guard guard(r.lock);
-        auto it = r.factories.find(type);
-        if (it == r.factories.end())
-            throw ConfigError("unsupported dictionary type: " + std::string(type));
-        factory = it->second;
+        if (auto it = r.factories.find(type); it != r.factories.end()) factory = it->second;
     }
-    return factory(type_and_name, name, options);
+    auto dict = factory ? factory(type_and_name, name, options)
+                        : dict_types::open_failure(type_and_name, options,
+                                                   "unsupported dictionary type: " + std::string(type));
+    if (options.utf8) dict = dict_types::utf8_guard(std::move(dict));
+    return dict;
 }
 
 } // namespace psm

@@ -1,0 +1,194 @@
+// Reading Postfix table source text: whole files, inline "{...}" tables and
+// logical lines (see dict_file_reader.hpp).
+#include "dict_file_reader.hpp"
+
+#include "psm/util/log.hpp"
+#include "psm/util/text.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace psm::dict_file {
+
+namespace {
+
+// RAII for the descriptor of a table file.
+class Fd {
+public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+// balpar(): length of the balanced "{...}" group at the start of text, or 0.
+std::size_t balanced_length(std::string_view text) {
+    if (text.empty() || text.front() != '{') return 0;
+    int level = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '{') {
+            ++level;
+        } else if (text[i] == '}' && --level == 0) {
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+// extpar(): the inside of "{...}" (optionally stripped of blanks), or an
+// error worded as stock words it.
+std::optional<std::string_view> extract_braced(std::string_view text, bool strip, std::string& error) {
+    if (text.empty() || text.front() != '{') {
+        error = "no '{' at start of text in \"" + std::string(text) + "\"";
+        return std::nullopt;
+    }
+    std::size_t len = balanced_length(text);
+    if (len == 0) {
+        error = "missing '}' in \"" + std::string(text) + "\"";
+        return std::nullopt;
+    }
+    if (len != text.size()) {
+        error = "syntax error after '}' in \"" + std::string(text) + "\"";
+        return std::nullopt;
+    }
+    std::string_view inside = text.substr(1, len - 2);
+    if (strip) {
+        inside = trim_trailing_space(inside);
+        while (!inside.empty() && is_space(inside.front())) inside.remove_prefix(1);
+    }
+    return inside;
+}
+
+} // namespace
+
+std::string_view trim_trailing_space(std::string_view text) {
+    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+    return text;
+}
+
+std::optional<TableSource> read_table_file(const std::string& path, int& errno_out, std::string& what_failed) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (fd.get() < 0) {
+        errno_out = errno;
+        what_failed = "open";
+        return std::nullopt;
+    }
+    TableSource source;
+    if (::fstat(fd.get(), &source.st) < 0) {
+        errno_out = errno;
+        what_failed = "fstat";
+        return std::nullopt;
+    }
+    if (S_ISDIR(source.st.st_mode)) {
+        errno_out = EISDIR;
+        what_failed = "read";
+        return std::nullopt;
+    }
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            errno_out = errno;
+            what_failed = "read";
+            return std::nullopt;
+        }
+        if (n == 0) break;
+        if (source.text.size() + static_cast<std::size_t>(n) > kMaxTableFileBytes) {
+            errno_out = EFBIG;
+            what_failed = "read";
+            return std::nullopt;
+        }
+        source.text.append(buf, static_cast<std::size_t>(n));
+    }
+    return source;
+}
+
+std::optional<TableSource> read_table_source(std::string_view type, const std::string& name, std::string* why) {
+    if (name.empty() || name.front() != '{') {
+        int err = 0;
+        std::string what;
+        auto source = read_table_file(name, err, what);
+        if (!source && why) *why = what + " " + name + ": " + std::strerror(err);
+        return source;
+    }
+    // Inline rules: strip the outer braces, then each "{rule}" item
+    // (separated by commas and/or blanks) becomes one line.
+    std::string error;
+    auto outer = extract_braced(name, false, error);
+    TableSource source;
+    source.is_inline = true;
+    if (outer) {
+        for (const auto& item : split_tokens_braced(*outer, ", \t\r\n")) {
+            auto rule = extract_braced(item, true, error);
+            if (!rule) break;
+            source.text.append(*rule);
+            source.text.push_back('\n');
+        }
+    }
+    if (!error.empty()) {
+        if (why) *why = std::string(type) + " map: " + error;
+        return std::nullopt;
+    }
+    return source;
+}
+
+LogicalLineReader::LogicalLineReader(std::string_view text, std::string origin)
+    : text_(text), origin_(std::move(origin)) {}
+
+bool LogicalLineReader::read_physical_line(std::string& buf) {
+    std::size_t start = buf.size();
+    std::size_t end = text_.find('\n', pos_);
+    bool newline = end != std::string_view::npos;
+    if (!newline) end = text_.size();
+    buf.append(text_.substr(pos_, end - pos_));
+    pos_ = newline ? end + 1 : end;
+    if (newline || buf.size() > start) ++lineno_;
+    return newline;
+}
+
+std::optional<LogicalLine> LogicalLineReader::next() {
+    for (;;) {
+        LogicalLine line;
+        std::string& buf = line.text;
+        for (;;) {
+            std::size_t start = buf.size();
+            bool newline = read_physical_line(buf);
+            // A blank line or a comment line adds nothing.
+            std::size_t first = start;
+            while (first < buf.size() && is_space(buf[first])) ++first;
+            if (first == buf.size() || buf[first] == '#') buf.resize(start);
+            if (start == 0) line.first_line = lineno_;
+            if (!newline) break;
+            if (!buf.empty()) {
+                // The logical line goes on while the next physical line starts
+                // with whitespace or '#' (an embedded comment line).
+                if (pos_ >= text_.size()) break;
+                char next = text_[pos_];
+                if (next != '#' && !is_space(next)) break;
+            }
+        }
+        line.last_line = lineno_;
+        if (buf.empty()) return std::nullopt;
+        if (is_space(buf.front())) {
+            msg_warn("%s: logical line must not start with whitespace: \"%.30s%s\"", origin_.c_str(), buf.c_str(),
+                     buf.size() > 30 ? "..." : "");
+            continue;
+        }
+        // What the C string functions of stock Postfix see.
+        if (auto nul = buf.find('\0'); nul != std::string::npos) buf.resize(nul);
+        return line;
+    }
+}
+
+} // namespace psm::dict_file
