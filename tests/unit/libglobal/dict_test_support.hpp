@@ -1,0 +1,182 @@
+// Helpers for the lookup-table tests: a temporary directory, a log capture
+// (our msg_* lines, without the "postfix/program[pid]: " prefix), and runs
+// of the stock Postfix tools (postmap) whose output the tests compare with
+// ours byte for byte.
+#pragma once
+
+#include "psm/global/dict.hpp"
+#include "psm/util/log.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace psm::test {
+
+inline std::string read_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+inline std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+}
+
+// A fresh directory under /tmp, removed with its content.
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/psm-dict-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl) != nullptr);
+        path = tmpl;
+        // Stock postmap reads main.cf from its -c directory: an empty one
+        // (compatibility_level 0: smtputf8 off), and one at level 3.6.
+        std::filesystem::create_directory(path + "/cf");
+        write("cf/main.cf", "");
+        std::filesystem::create_directory(path + "/cf36");
+        write("cf36/main.cf", "compatibility_level = 3.6\n");
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    std::string file(const std::string& name) const { return path + "/" + name; }
+
+    // Writes a file and dates it a minute back (Postfix re-reads a table
+    // file modified within the last second until it "cools down").
+    std::string write(const std::string& name, const std::string& content) const {
+        std::string p = file(name);
+        std::ofstream(p, std::ios::binary | std::ios::trunc) << content;
+        age(p);
+        return p;
+    }
+    static void age(const std::string& p) {
+        struct timeval times[2];
+        ::gettimeofday(&times[0], nullptr);
+        times[0].tv_sec -= 60;
+        times[1] = times[0];
+        ::utimes(p.c_str(), times);
+    }
+};
+
+// Captures what our code logs, one entry per line, "warning: ..." etc.
+struct LogCapture {
+    std::string path;
+    LogCapture() {
+        char tmpl[] = "/tmp/psm-dict-log-XXXXXX";
+        int fd = ::mkstemp(tmpl);
+        REQUIRE(fd >= 0);
+        ::close(fd);
+        path = tmpl;
+        psm::LogConfig c;
+        c.program = "test";
+        c.maillog_file = path;
+        c.hostname = "test.example";
+        psm::log_configure(c);
+    }
+    ~LogCapture() { ::unlink(path.c_str()); }
+    LogCapture(const LogCapture&) = delete;
+    LogCapture& operator=(const LogCapture&) = delete;
+
+    std::vector<std::string> lines() const {
+        std::vector<std::string> out;
+        for (auto& line : split_lines(read_text(path))) {
+            auto mark = line.find("]: ");
+            out.push_back(mark == std::string::npos ? line : line.substr(mark + 3));
+        }
+        return out;
+    }
+    // Forgets what was logged so far.
+    void clear() const { std::ofstream(path, std::ios::trunc); }
+};
+
+inline std::string shell_quote(const std::string& arg) {
+    std::string out = "'";
+    for (char c : arg) {
+        if (c == '\'') out += "'\\''";
+        else out += c;
+    }
+    return out + "'";
+}
+
+struct CommandResult {
+    int status = -1;                  // exit status
+    std::string out;                  // stdout
+    std::vector<std::string> errors;  // stderr lines, "postmap: " removed
+};
+
+// Runs a command line through /bin/sh; stderr is collected separately.
+inline CommandResult run_command(const std::string& command, const std::string& scratch_dir) {
+    CommandResult result;
+    std::string err_file = scratch_dir + "/stderr.txt";
+    std::string full = command + " 2>" + shell_quote(err_file);
+    FILE* pipe = ::popen(full.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) result.out.append(buf, n);
+    int rc = ::pclose(pipe);
+    result.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    for (auto& line : split_lines(read_text(err_file))) {
+        const std::string prefix = "postmap: ";
+        result.errors.push_back(line.rfind(prefix, 0) == 0 ? line.substr(prefix.size()) : line);
+    }
+    return result;
+}
+
+// Stock postmap with a private configuration directory (never /etc/postfix).
+inline CommandResult postmap(const TempDir& dir, const std::vector<std::string>& args, bool utf8 = false) {
+    std::string cmd = "/usr/sbin/postmap -c " + shell_quote(dir.file(utf8 ? "cf36" : "cf"));
+    for (auto& a : args) cmd += " " + shell_quote(a);
+    return run_command(cmd, dir.path);
+}
+
+// `postmap [extra] -q - MAP`: every key on stdin, one line "key<TAB>value"
+// per key found.
+inline CommandResult postmap_queries(const TempDir& dir, const std::string& map, const std::vector<std::string>& keys,
+                                     const std::vector<std::string>& extra = {}, bool utf8 = false) {
+    std::string keys_file = dir.file("keys.txt");
+    {
+        std::ofstream out(keys_file, std::ios::binary | std::ios::trunc);
+        for (auto& k : keys) out << k << '\n';
+    }
+    std::string cmd = "/usr/sbin/postmap -c " + shell_quote(dir.file(utf8 ? "cf36" : "cf"));
+    for (auto& a : extra) cmd += " " + shell_quote(a);
+    cmd += " -q - " + shell_quote(map) + " <" + shell_quote(keys_file);
+    return run_command(cmd, dir.path);
+}
+
+// Our answers in the shape of postmap_queries() output.
+inline std::string our_queries(psm::Dict& dict, const std::vector<std::string>& keys) {
+    std::string out;
+    for (auto& k : keys) {
+        auto r = dict.lookup(k);
+        if (r.found()) out += k + "\t" + r.value + "\n";
+    }
+    return out;
+}
+
+// The stock tools are part of the test environment (tests/run installs the
+// postfix package): their absence is a failure, not a skip.
+inline void require_stock_postmap() { REQUIRE(::access("/usr/sbin/postmap", X_OK) == 0); }
+
+} // namespace psm::test
