@@ -368,7 +368,7 @@ public:
     Scanner(const AttrList& list, std::string_view service, unsigned flags, AttrEncoding encoding)
         : list_(list), service_(service), flags_(flags), encoding_(encoding) {}
 
-    AttrScanResult run(std::initializer_list<AttrWant> wants) {
+    AttrScanResult run(std::span<const AttrWant> wants) {
         for (const auto& want : wants) {
             bool ok = want.type == AttrWant::Type::hash ? scan_hash(*std::get<AttrHash*>(want.out)) : scan_one(want);
             if (!ok) return std::move(result_);
@@ -526,7 +526,7 @@ private:
 } // namespace
 
 AttrScanResult attr_scan(const AttrList& list, std::string_view service, unsigned flags,
-                         std::initializer_list<AttrWant> wants, AttrEncoding encoding) {
+                         std::span<const AttrWant> wants, AttrEncoding encoding) {
     return Scanner(list, service, flags, encoding).run(wants);
 }
 

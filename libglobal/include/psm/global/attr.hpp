@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -153,6 +154,10 @@ struct AttrScanResult {
 // number they need, as Postfix callers do. `encoding` is the encoding the
 // list was decoded from (it decides how data attributes are unpacked).
 AttrScanResult attr_scan(const AttrList& list, std::string_view service, unsigned flags,
-                         std::initializer_list<AttrWant> wants, AttrEncoding encoding = AttrEncoding::attr0);
+                         std::span<const AttrWant> wants, AttrEncoding encoding = AttrEncoding::attr0);
+inline AttrScanResult attr_scan(const AttrList& list, std::string_view service, unsigned flags,
+                                std::initializer_list<AttrWant> wants, AttrEncoding encoding = AttrEncoding::attr0) {
+    return attr_scan(list, service, flags, std::span<const AttrWant>(wants.begin(), wants.size()), encoding);
+}
 
 } // namespace psm
