@@ -12,7 +12,10 @@ client address. It checks what an operator and a peer see:
     smtpd (`connect from ...`), and its message reaches the stock queue;
 (c) the same client reconnecting (with swaks) gets `PASS OLD` and its
     message is queued too;
-(d) a client talking before the greeting is logged `PREGREET`.
+(d) a client talking before the greeting is logged `PREGREET`;
+(e) a plain stock smtpd listener takes pipelined commands (raw client).
+The DNS helpers (NSD counters and updates, slow proxy, black hole) are
+checked on their own in a second class.
 
 It is the pattern for the compatibility tests: the same scenario will be
 run against our daemons and the normalised logs compared.
@@ -36,17 +39,17 @@ class StockPostscreenReference(unittest.TestCase):
         cls.listed = client_address()
         zone = Zone(ZONE, ttl=60, negative_ttl=30)
         zone.list_address(cls.listed, "127.0.0.2", txt="psmtest: listed")
-        cls.dns = DnsServer([zone])
-        cls.addClassCleanup(cls.dns.stop)
-        cls.dns.start()
+        # enterClassContext starts the fixture and stops it after the class,
+        # whatever happens.
+        cls.dns = cls.enterClassContext(DnsServer([zone]))
         cls.pf = StockPostfix(myhostname=HOSTNAME, dns=cls.dns, params={
             "postscreen_dnsbl_sites": ZONE,
             "postscreen_dnsbl_action": "drop",
             "postscreen_greet_wait": "2s",
         })
         cls.addr, cls.port = cls.pf.add_postscreen()
-        cls.addClassCleanup(cls.pf.stop)
-        cls.pf.start()
+        cls.smtpd_addr, cls.smtpd_port = cls.pf.add_smtpd()  # plain smtpd, no postscreen
+        cls.enterClassContext(cls.pf)
 
     def setUp(self):
         self.mark = self.pf.log.mark()
@@ -56,10 +59,9 @@ class StockPostscreenReference(unittest.TestCase):
                if line.severity in ("fatal", "panic") or "exit status" in line.text]
         self.assertEqual(bad, [], "stock Postfix reported problems")
 
-    def connect(self, source=None):
-        c = SmtpClient(self.addr, self.port, source=source, timeout=10)
-        self.addCleanup(c.close)
-        return c.connect()
+    def connect(self, source=None, endpoint=None):
+        address, port = endpoint or (self.addr, self.port)
+        return self.enterContext(SmtpClient(address, port, source=source, timeout=10))
 
     def test_a_listed_client_is_dropped(self):
         queries_before = self.dns.query_count()
@@ -145,6 +147,20 @@ class StockPostscreenReference(unittest.TestCase):
         self.pf.log.wait_for(rf"^connect from unknown\[{c.source}\]$", "smtpd")
         self.pf.log.assert_absent(rf"PASS (NEW|OLD) \[{c.source}\]", "postscreen")
 
+    def test_e_pipelined_commands_to_plain_smtpd(self):
+        c = self.connect(endpoint=(self.smtpd_addr, self.smtpd_port))
+        self.assertEqual(c.read_reply().lines, [f"220 {BANNER}"])
+        self.assertIn("PIPELINING", c.command("EHLO pipe.psm.test").texts)
+        c.send(b"MAIL FROM:<a@client.psm.test>\r\nRCPT TO:<b@dest.psm.test>\r\nDATA\r\n")
+        codes = [r.code for r in c.read_replies(3)]
+        self.assertEqual(codes, [250, 250, 354])
+        c.send(b"Subject: pipelined\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+        queued, bye = c.read_replies(2)
+        self.assertRegex(queued.last, r"^250 2\.0\.0 Ok: queued as [0-9A-F]+$")
+        self.assertEqual(bye.code, 221)
+        self.assertEqual(c.wait_closed(), "eof")
+        self.pf.wait_queued(queued.last.rsplit(" ", 1)[1])
+
 
 class DnsFixtures(unittest.TestCase):
     """The DNS helpers on their own (no Postfix): counters, delay, silence."""
@@ -153,9 +169,7 @@ class DnsFixtures(unittest.TestCase):
     def setUpClass(cls):
         require_root()
         cls.zone = Zone("fixtures.psm.test", negative_ttl=7).add("www", "A", "127.0.0.9")
-        cls.dns = DnsServer([cls.zone])
-        cls.addClassCleanup(cls.dns.stop)
-        cls.dns.start()
+        cls.dns = cls.enterClassContext(DnsServer([cls.zone]))
 
     def test_query_count_and_negative_ttl(self):
         before = self.dns.query_count()

@@ -6,7 +6,8 @@ Each test process gets one run directory `/tmp/psmtest-<pid>-XXXX/` (mode
 an `owner` file (pid and start time of the test process) and a `pgids` file
 listing the process groups started by the fixtures. When a test process is
 killed hard (ctest timeout, SIGKILL), the next test process that creates a
-run directory kills what the dead one left behind and removes its directory.
+run directory kills what the dead one left behind and removes its directory;
+a detached reaper process (reaper.py) normally does that at once.
 Set `PSM_KEEP_TMP=1` to keep run directories for post-mortem reading.
 """
 
@@ -138,6 +139,31 @@ def _owner_alive(path):
         return True
 
 
+def kill_recorded_groups(path):
+    """SIGKILL the process groups listed in run dir `path` whose leader is
+    still the process that was started (same start time)."""
+    try:
+        with open(os.path.join(path, "pgids")) as f:
+            entries = [line.split() for line in f]
+    except OSError:
+        entries = []
+    for entry in entries:
+        try:
+            pgid, start = int(entry[0]), entry[1]
+        except (IndexError, ValueError):
+            continue
+        if str(proc_start_time(pgid)) == start:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def remove_run_dir(path):
+    if not os.path.exists(os.path.join(path, "keep")):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _cleanup_stale():
     """Kill process groups left by dead test processes; remove their dirs."""
     try:
@@ -150,21 +176,5 @@ def _cleanup_stale():
             continue
         if not os.path.exists(os.path.join(path, "owner")) or _owner_alive(path):
             continue
-        try:
-            with open(os.path.join(path, "pgids")) as f:
-                entries = [line.split() for line in f]
-        except OSError:
-            entries = []
-        for entry in entries:
-            try:
-                pgid, start = int(entry[0]), entry[1]
-            except (IndexError, ValueError):
-                continue
-            # Only kill a group whose leader is still the process we started.
-            if str(proc_start_time(pgid)) == start:
-                try:
-                    os.killpg(pgid, signal.SIGKILL)
-                except OSError:
-                    pass
-        if not os.path.exists(os.path.join(path, "keep")):
-            shutil.rmtree(path, ignore_errors=True)
+        kill_recorded_groups(path)
+        remove_run_dir(path)

@@ -141,8 +141,9 @@ class Maillog:
                 return found[0] if count == 1 else found[:count]
             if time.monotonic() >= deadline:
                 seen = "\n".join(str(x) for x in self.lines(None, None, since)[-30:])
+                wanted = "a maillog line" if count == 1 else f"{count} maillog lines"
                 raise AssertionError(
-                    f"no {count} maillog line(s) matching {regex!r}"
+                    f"no {wanted} matching {regex!r}"
                     f"{' from ' + str(program) if program else ''} within {timeout}s; "
                     f"{len(found)} found. Lines since mark:\n{seen}")
             time.sleep(0.02)

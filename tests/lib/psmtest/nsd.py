@@ -102,7 +102,7 @@ class Zone:
 class DnsServer:
     """NSD serving `zones` on address:port (defaults: a fresh 127.B.53.k, 53)."""
 
-    def __init__(self, zones=(), *, address=None, port=53, reverse_127=True, lifetime=600.0):
+    def __init__(self, zones=(), *, address=None, port=53, reverse_127=True, lifetime=900.0):
         env.require_root()
         env.require_program(NSD)
         self.zones = {}

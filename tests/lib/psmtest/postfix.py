@@ -195,7 +195,7 @@ class StockPostfix:
 
     def __init__(self, *, myhostname="stock.psm.test", dns=None,
                  resolv_options="timeout:1 attempts:2", params=None, hold_mail=True,
-                 lifetime=600.0, name="postfix"):
+                 lifetime=900.0, name="postfix"):
         env.require_root()
         env.require_program(MASTER)
         self.dir = env.fixture_dir(name)
@@ -396,8 +396,14 @@ class StockPostfix:
         return self.proc is not None and self.proc.running()
 
     def check(self):
-        """`postfix -c DIR check` (creates the queue directories); raises on
-        failure, returns its output (warnings)."""
+        """`postfix -c DIR check` (validates the configuration and the queue
+        layout); raises on failure, returns its output (warnings)."""
+        res = self._run_check()
+        if res.returncode != 0:
+            raise AssertionError(f"postfix check failed:\n{res.stdout}{res.stderr}")
+        return res.stdout + res.stderr
+
+    def _run_check(self):
         # postfix-script warns about (and slowly walks) every symlink in a
         # private daemon_directory: check with the stock one instead.
         saved = self.main["daemon_directory"]
@@ -408,9 +414,7 @@ class StockPostfix:
         finally:
             self.main["daemon_directory"] = saved
             self.write_config()
-        if res.returncode != 0:
-            raise AssertionError(f"postfix check failed:\n{res.stdout}{res.stderr}")
-        return res.stdout + res.stderr
+        return res
 
     def _resolv_conf_path(self):
         dns = self.dns
@@ -455,10 +459,26 @@ class StockPostfix:
         try:
             self._wait_started(mark, timeout)
         except BaseException:
-            diag = self.describe()
+            diag = self._diagnose_start_failure()
             self.stop()
             raise AssertionError("stock Postfix did not start\n" + diag) from None
         return self
+
+    def _diagnose_start_failure(self):
+        """master's fatal errors before postlogd runs go to syslog, which
+        does not exist here: collect the likely causes ourselves."""
+        notes = []
+        if self.proc and not self.proc.running():
+            for address, port in self.listeners():
+                if netalloc.is_listening(address, port):
+                    notes.append(f"{address}:{port} is already in use by another process")
+            res = self._run_check()
+            if res.returncode != 0 or res.stdout or res.stderr:
+                notes.append(f"postfix check (rc {res.returncode}): {res.stdout}{res.stderr}")
+            res = procs.run([POSTCONF, "-c", self.config_dir, "-n"], timeout=20, check=False)
+            if res.stderr:
+                notes.append(f"postconf warnings: {res.stderr}")
+        return "\n".join(notes + [self.describe()])
 
     def _wait_started(self, mark, timeout):
         deadline = time.monotonic() + timeout

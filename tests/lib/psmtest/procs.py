@@ -4,7 +4,8 @@
 and stderr captured to files, a bounded lifetime (a watchdog kills the group
 when it is exceeded), the parent-death signal set (the kernel kills the
 leader if the test process dies), registration for stale-run cleanup
-(`env.record_pgid`) and an `atexit` hook. `stop()` sends a signal, waits a
+(`env.record_pgid`, acted on by the per-process reaper, see reaper.py) and
+an `atexit` hook. `stop()` sends a signal, waits a
 bounded time, then SIGKILLs whatever is left in the process group.
 
 `run()` is `subprocess.run` with a mandatory timeout and captured output.
@@ -39,6 +40,31 @@ def _set_pdeathsig():
 
 _live_lock = threading.Lock()
 _live = set()
+_reaper_fd = None
+
+
+def _ensure_reaper():
+    """Start the per-process reaper (see reaper.py) and the atexit hook, once.
+    The atexit hook is registered after env's run-dir removal so that it
+    runs first (atexit is LIFO)."""
+    global _reaper_fd
+    with _live_lock:
+        if _reaper_fd is not None:
+            return
+        run_dir = env.run_dir()
+        r, w = os.pipe()  # both ends non-inheritable: no daemon keeps w open
+        lib = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        child_env = dict(os.environ, PYTHONPATH=lib, PYTHONDONTWRITEBYTECODE="1")
+        try:
+            p = subprocess.Popen([sys.executable, "-m", "psmtest.reaper", str(r), run_dir],
+                                 pass_fds=(r,), stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 start_new_session=True, env=child_env)
+            p.wait(timeout=10)
+        finally:
+            os.close(r)
+        _reaper_fd = w
+        atexit.register(stop_all)
 
 
 def group_alive(pgid):
@@ -87,7 +113,7 @@ class Background:
     bounds how long it may run; None disables the watchdog (not advised).
     """
 
-    def __init__(self, argv, *, name, workdir, lifetime=300.0, env_vars=None, cwd=None,
+    def __init__(self, argv, *, name, workdir, lifetime=900.0, env_vars=None, cwd=None,
                  die_with_parent=True):
         self.argv = [str(a) for a in argv]
         self.name = name
@@ -106,6 +132,7 @@ class Background:
     def start(self):
         if self.proc is not None:
             raise RuntimeError(f"{self.name} already started")
+        _ensure_reaper()
         full_env = None
         if self.env_vars is not None:
             full_env = dict(os.environ)
@@ -258,5 +285,3 @@ def stop_all():
         except Exception:  # pragma: no cover - best effort at exit
             pass
 
-
-atexit.register(stop_all)

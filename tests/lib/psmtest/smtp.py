@@ -17,6 +17,7 @@ import re
 import select
 import shutil
 import socket
+import struct
 import subprocess
 import time
 
@@ -172,7 +173,6 @@ class SmtpClient:
     def abort(self):
         """Close with a TCP reset (SO_LINGER 0)."""
         if self.sock is not None:
-            import struct
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close()
 
