@@ -100,7 +100,7 @@ TEST_CASE("pending shows only input of the same chunk", "[line_buffer]") {
     c.feed(buffer, "EHLO x\r\n");
     c.feed(buffer, "MAIL FROM:<>\r\nRCPT TO:<a@b>\r\n");
     REQUIRE(c.lines.size() == 3);
-    CHECK_FALSE(c.lines[0].pending.size());
+    CHECK(c.lines[0].pending.empty());
     CHECK(c.lines[1].pending == "RCPT TO:<a@b>\r\n");
     CHECK(c.lines[2].pending.empty());
 }
