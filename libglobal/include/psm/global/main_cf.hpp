@@ -123,8 +123,8 @@ private:
 
     std::string config_dir_;
     MainCfFile file_;
-    std::map<std::string, std::string, std::less<>> main_;      // config_directory + main.cf + update()
-    std::map<std::string, std::string, std::less<>> overrides_; // -o
+    std::map<std::string, std::string, std::less<>> main_;             // config_directory + main.cf + update()
+    std::map<std::string, std::string, std::less<>> overrides_;        // -o
     mutable std::map<std::string, std::string, std::less<>> computed_; // computed defaults, cached
 };
 

@@ -19,15 +19,15 @@ enum class ServiceType { inet, unix_stream, unix_dgram, fifo, pass };
 std::string_view service_type_name(ServiceType type);
 
 struct MasterService {
-    std::string name;         // field 1 as written: "smtp", "127.0.0.1:10025", "[::1]:25", "dnsblog"
+    std::string name; // field 1 as written: "smtp", "127.0.0.1:10025", "[::1]:25", "dnsblog"
     ServiceType type = ServiceType::unix_stream;
     bool private_service = true;
     bool unprivileged = true;
     bool chroot = false;
-    int wakeup = 0;              // seconds; 0 = no wakeup
+    int wakeup = 0;                  // seconds; 0 = no wakeup
     bool wakeup_conditional = false; // "N?": only after the first process was spawned
-    int max_proc = 0;            // 0 = no limit
-    std::string command;         // field 8 as written (looked up in daemon_directory)
+    int max_proc = 0;                // 0 = no limit
+    std::string command;             // field 8 as written (looked up in daemon_directory)
     // Everything after the command, in order, {...} braces removed: what
     // master appends to the child's argv.
     std::vector<std::string> args;
