@@ -112,12 +112,11 @@ std::optional<DnsblFilter> DnsblFilter::parse(std::string_view pattern, std::str
         if (why) *why = std::move(text);
         return std::nullopt;
     };
-    // "[...]" around the whole pattern is dropped when its terminator is
-    // the last character. Stock counts the opening bracket twice, so only
-    // a doubled "]" can close it.
+    // "[...]" around the whole pattern is dropped when its matching "]" is
+    // the last character; otherwise the text is parsed as it is.
     std::string_view p = pattern;
     if (!p.empty() && p.front() == '[') {
-        int level = 1;
+        int level = 0;
         size_t close = std::string_view::npos;
         for (size_t i = 0; i < p.size(); ++i) {
             if (p[i] == '[') ++level;

@@ -79,13 +79,17 @@ TEST_CASE("DNSBL filter syntax errors use ip_match's wording and context", "[dns
     CHECK(filter_error("127.0.0.[]") == "need decimal number 0..255 at \"127.0.0.[>]<\"");
     CHECK(filter_error("127.0.0.-1") == "need decimal number 0..255 or \"[\" at \"127.0.0.>-<1\"");
     CHECK(filter_error("") == "empty address pattern");
-    // Stock counts the leading '[' twice: one "]" never closes it.
-    CHECK(filter_error("[127.0.0.2]") == "missing \"]\" character");
+    // Brackets around the whole pattern (checked with stock postscreen).
+    CHECK(filter_error("[127.0.0.2]") == "ok");
+    CHECK(DnsblFilter::parse("[127.0.0.[2;4]]")->matches("127.0.0.4"));
+    CHECK(filter_error("[127.0.0.2") == "missing \"]\" character");
+    CHECK(filter_error("[127.0.0.2]]") == "numeric range error at \"[127.>0<.0.2]]\"");
 }
 
 TEST_CASE("bad DNSBL sites are fatal with stock's wording", "[dnsbl_site]") {
     CHECK(parse_error("zen.spamhaus.org*x") == "bad DNSBL weight factor \"x\" in \"zen.spamhaus.org*x\"");
     CHECK(parse_error("zen.spamhaus.org*") == "bad DNSBL weight factor \"\" in \"zen.spamhaus.org*\"");
+    CHECK(parse_error("x.example*1x") == "bad DNSBL weight factor \"1x\" in \"x.example*1x\"");
     CHECK(parse_error("zen.spamhaus.org=127.0.0.2*1x") ==
           "bad DNSBL weight factor \"1x\" in \"zen.spamhaus.org=127.0.0.2*1x\"");
     CHECK(parse_error("zen.spamhaus.org*2*3") == "bad DNSBL weight factor \"2*3\" in \"zen.spamhaus.org*2*3\"");
