@@ -1,0 +1,389 @@
+// The running skeleton: listeners (inherited or -L), accepting (including
+// -t pass descriptor hand-offs), TAKEN/AVAIL status messages on fd 5, the
+// master-gone watch, idle/use/retire limits and client bookkeeping.
+#include "psm/global/attr_asio.hpp"
+#include "psm/global/daemon.hpp"
+#include "psm/util/fd_passing.hpp"
+#include "psm/util/log.hpp"
+#include "psm/util/text.hpp"
+
+#include <boost/asio/basic_socket_acceptor.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace psm {
+
+namespace asio = boost::asio;
+using Socket = Connection::Socket;
+using Acceptor = asio::basic_socket_acceptor<asio::generic::stream_protocol>;
+
+namespace {
+
+// Protocol object for an existing socket: its address family.
+asio::generic::stream_protocol protocol_of(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0)
+        msg_fatal("socket on file descriptor %d: %s", fd, std::strerror(errno));
+    return asio::generic::stream_protocol(ss.ss_family, 0);
+}
+
+constexpr auto kPassTimeout = std::chrono::seconds(100);
+
+} // namespace
+
+namespace daemon_detail {
+
+struct Listener {
+    Acceptor acceptor;
+    bool pass = false;
+    bool armed = false;
+    Listener(asio::io_context& io) : acceptor(io) {}
+};
+
+struct Core : std::enable_shared_from_this<Core> {
+    Core(asio::io_context& io_, Config config_, DaemonSpec spec_, DaemonOptions options_)
+        : io(io_), config(std::move(config_)), spec(spec_), options(std::move(options_)), idle_timer(io_),
+          retire_timer(io_), retry_timer(io_) {}
+
+    asio::io_context& io;
+    Config config;
+    DaemonSpec spec;
+    DaemonOptions options;
+    Daemon* daemon = nullptr;
+
+    std::optional<asio::posix::stream_descriptor> status;
+    unsigned generation = 0;
+    std::vector<std::unique_ptr<Listener>> listeners;
+    asio::steady_timer idle_timer, retire_timer, retry_timer;
+    long max_idle = 0; // seconds, 0 = never
+    long max_use = 0;  // 0 = unlimited
+
+    int clients = 0;
+    long uses = 0;
+    bool started = false;
+    bool draining = false;
+    bool stopped = false;
+    int exit_status = 0;
+
+    // ---- status channel
+
+    // Returns false when the write failed.
+    bool notify(MasterStatus s) {
+        if (!status) return true;
+        auto msg = master_status_message(::getpid(), generation, s);
+        ssize_t n;
+        do {
+            n = ::write(status->native_handle(), msg.data(), msg.size());
+        } while (n < 0 && errno == EINTR);
+        return n == static_cast<ssize_t>(msg.size());
+    }
+
+    void watch_status() {
+        if (!status) return;
+        status->async_wait(asio::posix::stream_descriptor::wait_read,
+                           [self = shared_from_this()](const boost::system::error_code& ec) {
+                               if (ec == asio::error::operation_aborted || self->stopped) return;
+                               if (msg_verbose) msg_info("master disconnect -- exiting");
+                               self->begin_drain();
+                           });
+    }
+
+    // ---- lifetime
+
+    void stop(int code) {
+        if (stopped) return;
+        stopped = true;
+        exit_status = code;
+        boost::system::error_code ignored;
+        idle_timer.cancel();
+        retire_timer.cancel();
+        retry_timer.cancel();
+        for (auto& l : listeners)
+            l->acceptor.close(ignored);
+        if (status) status->close(ignored);
+        io.stop();
+    }
+
+    // Master gone, reload, or retirement: no new clients; finish or exit.
+    void begin_drain() {
+        if (draining || stopped) return;
+        draining = true;
+        boost::system::error_code ignored;
+        for (auto& l : listeners)
+            l->acceptor.close(ignored);
+        idle_timer.cancel();
+        if (status) status->close(ignored);
+        status.reset();
+        if (clients == 0) return stop(0);
+        // A single server finishes its session; an event server only if
+        // the daemon wants to drain.
+        if (spec.kind == DaemonSpec::Kind::single) return;
+        if (!daemon || !daemon->drain()) stop(0);
+    }
+
+    void arm_idle_timer() {
+        if (max_idle <= 0 || draining || stopped || !started) return;
+        idle_timer.expires_after(std::chrono::seconds(max_idle));
+        idle_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            if (ec || self->clients > 0 || self->stopped) return;
+            if (msg_verbose) msg_info("idle timeout -- exiting");
+            self->stop(0);
+        });
+    }
+
+    void arm_retire_timer() {
+        if (options.retire <= 0) return;
+        retire_timer.expires_after(std::chrono::seconds(options.retire));
+        retire_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            if (ec || self->stopped) return;
+            if (msg_verbose) msg_info("time to retire -- exiting");
+            self->begin_drain();
+        });
+    }
+
+    // ---- clients
+
+    void client_started() {
+        if (clients++ == 0) idle_timer.cancel();
+    }
+
+    void client_finished() {
+        if (stopped) return;
+        --clients;
+        if (uses < std::numeric_limits<long>::max()) ++uses;
+        if (spec.kind == DaemonSpec::Kind::single && started) {
+            if (!notify(MasterStatus::avail)) return begin_drain();
+        }
+        if (clients > 0) return;
+        if (draining) return stop(0);
+        if (!spec.unlimited_use && max_use > 0 && uses >= max_use) return stop(0);
+        arm_idle_timer();
+        if (spec.kind == DaemonSpec::Kind::single) arm_all();
+    }
+
+    bool busy() const { return spec.kind == DaemonSpec::Kind::single && clients > 0; }
+
+    // ---- accepting
+
+    void arm_all() {
+        for (auto& l : listeners)
+            arm(*l);
+    }
+
+    void arm(Listener& l) {
+        if (l.armed || draining || stopped || busy() || !l.acceptor.is_open()) return;
+        l.armed = true;
+        l.acceptor.async_accept([self = shared_from_this(), &l](const boost::system::error_code& ec, Socket socket) {
+            l.armed = false;
+            self->accepted(l, ec, std::move(socket));
+        });
+    }
+
+    void accepted(Listener& l, const boost::system::error_code& ec, Socket socket) {
+        if (stopped || draining) return;
+        if (ec) {
+            if (ec == asio::error::operation_aborted) return;
+            if (ec != asio::error::would_block && ec != asio::error::try_again)
+                msg_error("accept connection: %s", ec.message().c_str());
+            // Don't spin on a persistent error such as EMFILE.
+            retry_timer.expires_after(std::chrono::milliseconds(100));
+            retry_timer.async_wait([self = shared_from_this(), &l](const boost::system::error_code& e) {
+                if (!e) self->arm(l);
+            });
+            return;
+        }
+        if (l.pass) {
+            receive_passed(std::move(socket));
+            arm(l);
+            return;
+        }
+        deliver(std::move(socket), {});
+        arm(l);
+    }
+
+    // Hands a connection to the daemon with the status messages around it.
+    void deliver(Socket socket, AttrHash attrs) {
+        auto conn = make(std::move(socket), std::move(attrs));
+        notify(MasterStatus::taken);
+        daemon->accept(std::move(conn));
+        if (spec.kind == DaemonSpec::Kind::event && !notify(MasterStatus::avail)) begin_drain();
+    }
+
+    Connection make(Socket socket, AttrHash attrs);
+
+    // -t pass: the accepted connection carries one descriptor and then an
+    // attribute list (stock pass_accept_attr); it is closed afterwards.
+    void receive_passed(Socket socket) {
+        struct PassOp {
+            Socket carrier;
+            asio::steady_timer timer;
+            UniqueFd fd;
+            PassOp(Socket s, asio::io_context& io) : carrier(std::move(s)), timer(io) {}
+        };
+        auto op = std::make_shared<PassOp>(std::move(socket), io);
+        op->timer.expires_after(kPassTimeout);
+        op->timer.async_wait([op](const boost::system::error_code& ec) {
+            if (ec) return;
+            boost::system::error_code ignored;
+            op->carrier.cancel(ignored);
+        });
+        wait_for_fd(op);
+    }
+
+    template <class Op> void wait_for_fd(std::shared_ptr<Op> op) {
+        op->carrier.async_wait(Socket::wait_read, [self = shared_from_this(), op](const boost::system::error_code& ec) {
+            if (ec == asio::error::operation_aborted && !self->stopped) {
+                msg_warn("pass_accept_attr: timeout receiving file descriptor");
+                return;
+            }
+            if (ec || self->stopped) return;
+            int err = recv_fd(op->carrier.native_handle(), op->fd);
+            if (err == EAGAIN || err == EWOULDBLOCK) return self->wait_for_fd(op);
+            if (err != 0) {
+                msg_warn("pass_accept_attr: cannot receive file descriptor: %s", std::strerror(err));
+                return;
+            }
+            async_attr_read(op->carrier, "pass", kPassTimeout, [self, op](AttrReadResult r) {
+                op->timer.cancel();
+                if (self->stopped || self->draining) return;
+                AttrHash attrs;
+                if (r) {
+                    auto scan = attr_scan(r.attrs, "pass", 0, {attr::recv_hash(attrs)});
+                    if (scan.conversions < 0) r.error = asio::error::invalid_argument;
+                }
+                if (!r) {
+                    msg_warn("pass_accept_attr: cannot receive connection attributes: %s", r.error.message().c_str());
+                    return;
+                }
+                int fd = op->fd.release();
+                self->deliver(Socket(self->io, protocol_of(fd), fd), std::move(attrs));
+            });
+        });
+    }
+};
+
+} // namespace daemon_detail
+
+using daemon_detail::Core;
+
+// ---------------------------------------------------------------- ClientSlot
+
+ClientSlot& ClientSlot::operator=(ClientSlot&& other) noexcept {
+    if (this != &other) {
+        release();
+        core_ = std::move(other.core_);
+        other.core_.reset();
+    }
+    return *this;
+}
+
+ClientSlot::~ClientSlot() {
+    release();
+}
+
+void ClientSlot::release() {
+    if (auto core = core_.lock()) core->client_finished();
+    core_.reset();
+}
+
+// ---------------------------------------------------------------- DaemonHost
+
+Connection daemon_detail::Core::make(Socket socket, AttrHash attrs) {
+    client_started();
+    return Connection{std::move(socket), std::move(attrs), ClientSlot(weak_from_this())};
+}
+
+DaemonHost::DaemonHost(asio::io_context& io, Config config, DaemonSpec spec, DaemonOptions options)
+    : core_(std::make_shared<Core>(io, std::move(config), spec, std::move(options))) {
+    core_->max_idle = core_->config.get_time("max_idle");
+    core_->max_use = core_->spec.unlimited_use ? 0 : core_->config.get_int("max_use");
+}
+
+DaemonHost::~DaemonHost() {
+    boost::system::error_code ignored;
+    core_->stopped = true;
+    for (auto& l : core_->listeners)
+        l->acceptor.close(ignored);
+    if (core_->status) core_->status->close(ignored);
+}
+
+asio::io_context& DaemonHost::io() const {
+    return core_->io;
+}
+const Config& DaemonHost::config() const {
+    return core_->config;
+}
+const DaemonSpec& DaemonHost::spec() const {
+    return core_->spec;
+}
+const DaemonOptions& DaemonHost::options() const {
+    return core_->options;
+}
+const std::string& DaemonHost::service_name() const {
+    return core_->options.service_name;
+}
+int DaemonHost::active_clients() const {
+    return core_->clients;
+}
+long DaemonHost::use_count() const {
+    return core_->uses;
+}
+int DaemonHost::exit_status() const {
+    return core_->exit_status;
+}
+void DaemonHost::request_exit(int status) {
+    core_->stop(status);
+}
+
+Connection DaemonHost::make_connection(Connection::Socket socket, AttrHash pass_attrs) {
+    return core_->make(std::move(socket), std::move(pass_attrs));
+}
+
+Connection DaemonHost::make_connection(int fd, AttrHash pass_attrs) {
+    return make_connection(Socket(core_->io, protocol_of(fd), fd), std::move(pass_attrs));
+}
+
+void DaemonHost::attach_status_channel(int fd, unsigned generation) {
+    core_->status.emplace(core_->io, fd);
+    core_->generation = generation;
+}
+
+void DaemonHost::add_listener(int fd, std::string_view transport) {
+    auto l = std::make_unique<daemon_detail::Listener>(core_->io);
+    l->pass = iequals(transport, "pass");
+    boost::system::error_code ec;
+    l->acceptor.assign(protocol_of(fd), fd, ec);
+    if (ec) msg_fatal("listen socket on file descriptor %d: %s", fd, ec.message().c_str());
+    l->acceptor.non_blocking(true, ec);
+    core_->listeners.push_back(std::move(l));
+}
+
+void DaemonHost::start(Daemon& daemon) {
+    core_->daemon = &daemon;
+    core_->started = true;
+    core_->watch_status();
+    core_->arm_retire_timer();
+    if (core_->clients == 0) core_->arm_idle_timer();
+    core_->arm_all();
+}
+
+bool DaemonHost::fork_to_background() {
+    core_->io.notify_fork(asio::io_context::fork_prepare);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        core_->io.notify_fork(asio::io_context::fork_parent);
+        return false;
+    }
+    if (pid > 0) ::_exit(0);
+    core_->io.notify_fork(asio::io_context::fork_child);
+    return true;
+}
+
+} // namespace psm
