@@ -17,7 +17,8 @@ import tempfile
 import time
 
 POSTFIX = "/usr/sbin/postfix"
-STOCK_MASTER = "/usr/lib/postfix/sbin/master"
+STOCK_DAEMON_DIR = "/usr/lib/postfix/sbin"
+STOCK_MASTER = os.path.join(STOCK_DAEMON_DIR, "master")
 
 
 def bin_dir():
@@ -48,14 +49,20 @@ class MinimalStock:
         self.queue = os.path.join(self.dir, "queue")
         self.data = os.path.join(self.dir, "data")
         self.maillog = os.path.join(self.dir, "maillog")
-        for d in (self.conf, self.queue, self.data):
+        # A private daemon_directory: symlinks to the stock daemons, plus
+        # whatever link_daemon() adds (master.cf commands are looked up here).
+        self.daemons = os.path.join(self.dir, "daemon")
+        for d in (self.conf, self.queue, self.data, self.daemons):
             os.mkdir(d)
+        for name in os.listdir(STOCK_DAEMON_DIR):
+            os.symlink(os.path.join(STOCK_DAEMON_DIR, name), os.path.join(self.daemons, name))
         postfix = pwd.getpwnam("postfix")
         os.chown(self.data, postfix.pw_uid, postfix.pw_gid)
         main = {
             "compatibility_level": "3.6",
             "queue_directory": self.queue,
             "data_directory": self.data,
+            "daemon_directory": self.daemons,
             "maillog_file": self.maillog,
             "maillog_file_prefixes": "/var, /dev/stdout, " + self.dir,
             "inet_interfaces": "loopback-only",
@@ -70,6 +77,13 @@ class MinimalStock:
         self.started = False
 
     # ---- configuration
+
+    def link_daemon(self, name, path):
+        """Makes `name` in master.cf run the program at path."""
+        link = os.path.join(self.daemons, name)
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(path, link)
 
     def write_config(self):
         for name, text in (("main.cf", "".join(f"{k} = {v}\n" for k, v in self.params.items())),
