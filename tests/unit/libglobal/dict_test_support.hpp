@@ -125,6 +125,8 @@ struct CommandResult {
 };
 
 // Runs a command line through /bin/sh; stderr is collected separately.
+// Stock tools are run under timeout(1) by the callers below, so a test
+// never hangs on a lock.
 inline CommandResult run_command(const std::string& command, const std::string& scratch_dir) {
     CommandResult result;
     std::string err_file = scratch_dir + "/stderr.txt";
@@ -145,7 +147,7 @@ inline CommandResult run_command(const std::string& command, const std::string& 
 
 // Stock postmap with a private configuration directory (never /etc/postfix).
 inline CommandResult postmap(const TempDir& dir, const std::vector<std::string>& args, bool utf8 = false) {
-    std::string cmd = "/usr/sbin/postmap -c " + shell_quote(dir.file(utf8 ? "cf36" : "cf"));
+    std::string cmd = "timeout 60 /usr/sbin/postmap -c " + shell_quote(dir.file(utf8 ? "cf36" : "cf"));
     for (auto& a : args) cmd += " " + shell_quote(a);
     return run_command(cmd, dir.path);
 }
@@ -159,10 +161,18 @@ inline CommandResult postmap_queries(const TempDir& dir, const std::string& map,
         std::ofstream out(keys_file, std::ios::binary | std::ios::trunc);
         for (auto& k : keys) out << k << '\n';
     }
-    std::string cmd = "/usr/sbin/postmap -c " + shell_quote(dir.file(utf8 ? "cf36" : "cf"));
+    std::string cmd = "timeout 60 /usr/sbin/postmap -c " + shell_quote(dir.file(utf8 ? "cf36" : "cf"));
     for (auto& a : extra) cmd += " " + shell_quote(a);
     cmd += " -q - " + shell_quote(map) + " <" + shell_quote(keys_file);
-    return run_command(cmd, dir.path);
+    CommandResult result = run_command(cmd, dir.path);
+    // postmap's own complaint about an empty result is no table behaviour.
+    std::vector<std::string> errors;
+    for (auto& line : result.errors)
+        if (line.find(": empty string result is not allowed") == std::string::npos &&
+            line.find(" should return NO RESULT in case of NOT FOUND") == std::string::npos)
+            errors.push_back(line);
+    result.errors = errors;
+    return result;
 }
 
 // Our answers in the shape of postmap_queries() output.
