@@ -14,9 +14,15 @@
 
 namespace psm {
 
-DictStatus Dict::update(std::string_view, std::string_view) { return DictStatus::error; }
-DictStatus Dict::remove(std::string_view) { return DictStatus::error; }
-DictStatus Dict::sequence(bool, std::string&, std::string&) { return DictStatus::error; }
+DictStatus Dict::update(std::string_view, std::string_view) {
+    return DictStatus::error;
+}
+DictStatus Dict::remove(std::string_view) {
+    return DictStatus::error;
+}
+DictStatus Dict::sequence(bool, std::string&, std::string&) {
+    return DictStatus::error;
+}
 
 namespace {
 
@@ -62,9 +68,9 @@ std::unique_ptr<Dict> dict_open(std::string_view type_and_name, const DictOpenOp
         std::lock_guard guard(r.lock);
         if (auto it = r.factories.find(type); it != r.factories.end()) factory = it->second;
     }
-    auto dict = factory ? factory(type_and_name, name, options)
-                        : dict_types::open_failure(type_and_name, options,
-                                                   "unsupported dictionary type: " + std::string(type));
+    auto dict =
+        factory ? factory(type_and_name, name, options)
+                : dict_types::open_failure(type_and_name, options, "unsupported dictionary type: " + std::string(type));
     if (options.utf8) dict = dict_types::utf8_guard(std::move(dict));
     return dict;
 }

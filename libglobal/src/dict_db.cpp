@@ -176,7 +176,9 @@ std::string DbDict::open(DBTYPE type) {
     return {};
 }
 
-bool DbDict::lock_exclusive() { return ::flock(fd_, LOCK_EX | LOCK_NB) == 0; }
+bool DbDict::lock_exclusive() {
+    return ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+}
 
 void DbDict::warn_if_older_than(const std::string& source_path) {
     struct stat st;
@@ -320,8 +322,7 @@ std::unique_ptr<Dict> make_btree(std::string_view type_and_name, std::string_vie
     return open_db(type_and_name, name, options, DB_BTREE);
 }
 
-std::unique_ptr<Dict> make_hash(std::string_view type_and_name, std::string_view name,
-                                const DictOpenOptions& options) {
+std::unique_ptr<Dict> make_hash(std::string_view type_and_name, std::string_view name, const DictOpenOptions& options) {
     return open_db(type_and_name, name, options, DB_HASH);
 }
 

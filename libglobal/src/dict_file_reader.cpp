@@ -64,7 +64,8 @@ std::optional<std::string_view> extract_braced(std::string_view text, bool strip
     std::string_view inside = text.substr(1, len - 2);
     if (strip) {
         inside = trim_trailing_space(inside);
-        while (!inside.empty() && is_space(inside.front())) inside.remove_prefix(1);
+        while (!inside.empty() && is_space(inside.front()))
+            inside.remove_prefix(1);
     }
     return inside;
 }
@@ -72,7 +73,8 @@ std::optional<std::string_view> extract_braced(std::string_view text, bool strip
 } // namespace
 
 std::string_view trim_trailing_space(std::string_view text) {
-    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+    while (!text.empty() && is_space(text.back()))
+        text.remove_suffix(1);
     return text;
 }
 
@@ -166,7 +168,8 @@ std::optional<LogicalLine> LogicalLineReader::next() {
             bool newline = read_physical_line(buf);
             // A blank line or a comment line adds nothing.
             std::size_t first = start;
-            while (first < buf.size() && is_space(buf[first])) ++first;
+            while (first < buf.size() && is_space(buf[first]))
+                ++first;
             if (first == buf.size() || buf[first] == '#') buf.resize(start);
             if (start == 0) line.first_line = lineno_;
             if (!newline) break;

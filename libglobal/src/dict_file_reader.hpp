@@ -22,9 +22,9 @@ namespace psm::dict_file {
 inline constexpr std::size_t kMaxTableFileBytes = 256u << 20;
 
 struct TableSource {
-    std::string text;        // the file's bytes, or the inline rules one per line
-    bool is_inline = false;  // true for "{...}" text
-    struct stat st = {};     // fstat() of the file (zeroed for inline text)
+    std::string text;       // the file's bytes, or the inline rules one per line
+    bool is_inline = false; // true for "{...}" text
+    struct stat st = {};    // fstat() of the file (zeroed for inline text)
 };
 
 // Reads a whole file. On failure returns nullopt and sets errno_out to the

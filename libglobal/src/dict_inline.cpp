@@ -17,11 +17,15 @@ namespace psm::dict_types {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 std::string_view trim_space(std::string_view text) {
-    while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+    while (!text.empty() && is_space(text.front()))
+        text.remove_prefix(1);
+    while (!text.empty() && is_space(text.back()))
+        text.remove_suffix(1);
     return text;
 }
 
@@ -30,8 +34,10 @@ std::size_t balanced_length(std::string_view text) {
     if (text.empty() || text.front() != '{') return 0;
     int level = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '{') ++level;
-        else if (text[i] == '}' && --level == 0) return i + 1;
+        if (text[i] == '{')
+            ++level;
+        else if (text[i] == '}' && --level == 0)
+            return i + 1;
     }
     return 0;
 }
@@ -40,7 +46,8 @@ std::size_t balanced_length(std::string_view text) {
 // error text, or nullopt on success.
 std::optional<std::string> split_name_value(std::string_view item, std::string_view& key, std::string_view& value) {
     std::size_t i = 0;
-    while (i < item.size() && is_space(item[i])) ++i;
+    while (i < item.size() && is_space(item[i]))
+        ++i;
     if (i == item.size()) return std::string("no key found; expected format: key = value");
     std::size_t start = i;
     bool in_quotes = false;
@@ -57,7 +64,8 @@ std::optional<std::string> split_name_value(std::string_view item, std::string_v
     if (in_quotes) return std::string("unbalanced '\"'");
     std::size_t end = std::min(i, item.size());
     std::size_t eq = end;
-    while (eq < item.size() && is_space(item[eq])) ++eq;
+    while (eq < item.size() && is_space(item[eq]))
+        ++eq;
     if (eq == item.size() || item[eq] != '=') return std::string("missing '=' after attribute name");
     key = item.substr(start, end - start);
     value = trim_space(item.substr(eq + 1));

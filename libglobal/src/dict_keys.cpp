@@ -86,7 +86,8 @@ std::string fold(std::string_view text, bool utf8) {
             continue;
         }
         char32_t cp = n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
-        for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+        for (std::size_t k = 1; k < n; ++k)
+            cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
         append_utf8(out, static_cast<char32_t>(::towlower_l(static_cast<wint_t>(cp), loc)));
         i += n;
     }

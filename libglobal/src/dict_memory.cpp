@@ -13,7 +13,9 @@ std::string MemoryDict::stored_key(std::string_view key) const {
     return fold_ ? dict_keys::fold(key, utf8_) : std::string(key);
 }
 
-bool MemoryDict::contains(std::string_view key) const { return index_.count(stored_key(key)) != 0; }
+bool MemoryDict::contains(std::string_view key) const {
+    return index_.count(stored_key(key)) != 0;
+}
 
 void MemoryDict::put(std::string_view key, std::string_view value) {
     std::string k = stored_key(key);

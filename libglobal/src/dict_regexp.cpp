@@ -25,8 +25,12 @@ namespace psm::dict_types {
 
 namespace {
 
-bool is_space(char c) { return dict_file::is_space(c); }
-bool is_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_space(char c) {
+    return dict_file::is_space(c);
+}
+bool is_alnum(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 // One compiled POSIX regular expression (RAII over regex_t).
 class Regex {
@@ -78,7 +82,7 @@ struct Rule {
     std::unique_ptr<Regex> second; // "/p1/!/p2/": the second pattern
     bool second_match = true;
     std::vector<Piece> result;
-    std::size_t max_sub = 0;                       // largest $number in the result
+    std::size_t max_sub = 0;                          // largest $number in the result
     std::size_t endif = static_cast<std::size_t>(-1); // if_: index of its endif
 };
 
@@ -140,10 +144,18 @@ bool RegexpDict::get_pattern(std::string_view& p, int lineno, Pattern& pat) {
     pat.flags = REG_EXTENDED | REG_ICASE;
     while (!p.empty() && !is_space(p.front()) && p.front() != '!') {
         switch (p.front()) {
-        case 'i': pat.flags ^= REG_ICASE; break;
-        case 'm': pat.flags ^= REG_NEWLINE; break;
-        case 'x': pat.flags ^= REG_EXTENDED; break;
-        default: warn(lineno, "unknown regexp option \"%c\": skipping this rule", p.front()); return false;
+        case 'i':
+            pat.flags ^= REG_ICASE;
+            break;
+        case 'm':
+            pat.flags ^= REG_NEWLINE;
+            break;
+        case 'x':
+            pat.flags ^= REG_EXTENDED;
+            break;
+        default:
+            warn(lineno, "unknown regexp option \"%c\": skipping this rule", p.front());
+            return false;
         }
         p.remove_prefix(1);
     }
@@ -193,7 +205,8 @@ bool RegexpDict::parse_result(std::string_view text, int lineno, Rule& rule) {
             name = std::string(text.substr(start, i - 1 - start));
         } else {
             std::size_t start = i;
-            while (i < text.size() && (is_alnum(text[i]) || text[i] == '_')) ++i;
+            while (i < text.size() && (is_alnum(text[i]) || text[i] == '_'))
+                ++i;
             name = std::string(text.substr(start, i - start));
         }
         if (name.empty()) {
@@ -207,7 +220,8 @@ bool RegexpDict::parse_result(std::string_view text, int lineno, Rule& rule) {
             continue;
         }
         std::size_t n = 0;
-        for (char c : name) n = std::min<std::size_t>(n * 10 + static_cast<std::size_t>(c - '0'), 1000000000);
+        for (char c : name)
+            n = std::min<std::size_t>(n * 10 + static_cast<std::size_t>(c - '0'), 1000000000);
         if (n < 1) {
             warn(lineno, "out-of-range replacement index \"%s\"", name.c_str());
             ok = false;
@@ -244,7 +258,8 @@ std::optional<Rule> RegexpDict::parse_line(std::string_view p, int lineno, std::
             if (!get_pattern(p, lineno, second)) return std::nullopt;
             has_second = true;
         }
-        while (!p.empty() && is_space(p.front())) p.remove_prefix(1);
+        while (!p.empty() && is_space(p.front()))
+            p.remove_prefix(1);
         if (p.empty()) warn(lineno, "no replacement text: using empty string");
         if (!parse_result(p, lineno, rule)) {
             warn(lineno, "bad replacement syntax: skipping this rule");
@@ -270,10 +285,12 @@ std::optional<Rule> RegexpDict::parse_line(std::string_view p, int lineno, std::
     }
     if (p.size() >= 2 && ::strncasecmp(p.data(), "IF", 2) == 0 && (p.size() == 2 || !is_alnum(p[2]))) {
         p.remove_prefix(2);
-        while (!p.empty() && is_space(p.front())) p.remove_prefix(1);
+        while (!p.empty() && is_space(p.front()))
+            p.remove_prefix(1);
         Pattern cond;
         if (!get_pattern(p, lineno, cond)) return std::nullopt;
-        while (!p.empty() && is_space(p.front())) p.remove_prefix(1);
+        while (!p.empty() && is_space(p.front()))
+            p.remove_prefix(1);
         if (!p.empty()) {
             std::string extra(p);
             warn(lineno, "ignoring extra text after IF statement: \"%s\"", extra.c_str());
@@ -291,7 +308,8 @@ std::optional<Rule> RegexpDict::parse_line(std::string_view p, int lineno, std::
             return std::nullopt;
         }
         p.remove_prefix(5);
-        while (!p.empty() && is_space(p.front())) p.remove_prefix(1);
+        while (!p.empty() && is_space(p.front()))
+            p.remove_prefix(1);
         if (!p.empty()) warn(lineno, "ignoring extra text after ENDIF");
         rule.op = Rule::Op::endif;
         return rule;
@@ -352,7 +370,8 @@ DictLookup RegexpDict::lookup(std::string_view key_view) {
                 }
                 const regmatch_t& m = pmatch[piece.index];
                 if (m.rm_so < 0 || m.rm_so == m.rm_eo) continue; // unmatched or empty
-                result.value.append(key, static_cast<std::size_t>(m.rm_so), static_cast<std::size_t>(m.rm_eo - m.rm_so));
+                result.value.append(key, static_cast<std::size_t>(m.rm_so),
+                                    static_cast<std::size_t>(m.rm_eo - m.rm_so));
             }
             return result;
         }
@@ -361,7 +380,8 @@ DictLookup RegexpDict::lookup(std::string_view key_view) {
             if (rule.endif == static_cast<std::size_t>(-1)) return result; // no endif: nothing more to try
             i = rule.endif;
             continue;
-        case Rule::Op::endif: continue;
+        case Rule::Op::endif:
+            continue;
         }
     }
     return result;

@@ -41,8 +41,7 @@ std::unique_ptr<Dict> make_surrogate(std::string_view type_and_name, std::string
     return std::make_unique<SurrogateDict>(type_and_name, std::move(reason));
 }
 
-std::unique_ptr<Dict> open_failure(std::string_view type_and_name, const DictOpenOptions& options,
-                                   std::string reason) {
+std::unique_ptr<Dict> open_failure(std::string_view type_and_name, const DictOpenOptions& options, std::string reason) {
     if (!options.allow_surrogate) throw ConfigError(reason);
     return make_surrogate(type_and_name, std::move(reason));
 }

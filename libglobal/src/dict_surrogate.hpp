@@ -16,8 +16,7 @@ namespace psm::dict_types {
 
 // Throws ConfigError(reason) unless options.allow_surrogate; then returns
 // make_surrogate(type_and_name, reason).
-std::unique_ptr<Dict> open_failure(std::string_view type_and_name, const DictOpenOptions& options,
-                                   std::string reason);
+std::unique_ptr<Dict> open_failure(std::string_view type_and_name, const DictOpenOptions& options, std::string reason);
 
 // Logs "error: REASON" and returns the unusable table.
 std::unique_ptr<Dict> make_surrogate(std::string_view type_and_name, std::string reason);

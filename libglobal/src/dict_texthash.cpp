@@ -51,7 +51,8 @@ KeyValue split_key_value(std::string_view line) {
     kv.unbalanced_quote = in_quotes;
     kv.key = line.substr(0, std::min(i, line.size()));
     std::string_view rest = i < line.size() ? line.substr(i + 1) : std::string_view();
-    while (!rest.empty() && dict_file::is_space(rest.front())) rest.remove_prefix(1);
+    while (!rest.empty() && dict_file::is_space(rest.front()))
+        rest.remove_prefix(1);
     kv.value = dict_file::trim_trailing_space(rest);
     return kv;
 }
@@ -86,7 +87,9 @@ std::unique_ptr<Dict> load(std::string_view type_and_name, const std::string& pa
             continue;
         }
         switch (options.duplicates) {
-        case DictDuplicates::replace: table->put(key, kv.value); break;
+        case DictDuplicates::replace:
+            table->put(key, kv.value);
+            break;
         case DictDuplicates::warn_keep_first:
             msg_warn("%s, line %d: duplicate entry: \"%s\"", path.c_str(), lineno, key.c_str());
             break;

@@ -71,6 +71,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Dict> utf8_guard(std::unique_ptr<Dict> inner) { return std::make_unique<Utf8Guard>(std::move(inner)); }
+std::unique_ptr<Dict> utf8_guard(std::unique_ptr<Dict> inner) {
+    return std::make_unique<Utf8Guard>(std::move(inner));
+}
 
 } // namespace psm::dict_types

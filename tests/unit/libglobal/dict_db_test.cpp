@@ -49,7 +49,9 @@ void write_raw(const std::string& db_file, DBTYPE type, const std::vector<std::p
     db.close(0);
 }
 
-DBTYPE db_type(const std::string& type) { return type == "btree" ? DB_BTREE : DB_HASH; }
+DBTYPE db_type(const std::string& type) {
+    return type == "btree" ? DB_BTREE : DB_HASH;
+}
 
 std::string walk(psm::Dict& dict) {
     std::string out, k, v;
@@ -73,7 +75,7 @@ const std::string kSource = "Foo bar\n"
                             "127.0.0.1 1795398615;1795312275;1;1;1\n"
                             "2001:DB8::1 v6\n";
 
-const std::vector<std::string> kKeys = {"foo",   "FOO",      "Foo",        "\"a b\"", "a b",     "mixedcase",
+const std::vector<std::string> kKeys = {"foo",       "FOO",  "Foo",       "\"a b\"",     "a b",         "mixedcase",
                                         "MixedCase", "cont", "127.0.0.1", "2001:db8::1", "2001:DB8::1", "missing"};
 
 } // namespace
@@ -124,16 +126,19 @@ TEST_CASE("btree/hash: tables written by ours are read by stock postmap", "[db]"
                                                        {"key with spaces", "a value"},
                                                        {"2001:db8::5", "replaced"}};
         std::map<std::string, std::string> raw;
-        for (auto& [k, v] : raw_records(dir.file("cache.db"), db_type(type))) raw.emplace(k, v);
+        for (auto& [k, v] : raw_records(dir.file("cache.db"), db_type(type)))
+            raw.emplace(k, v);
         std::map<std::string, std::string> with_nul;
-        for (auto& [k, v] : expected) with_nul.emplace(k + '\0', v + '\0');
+        for (auto& [k, v] : expected)
+            with_nul.emplace(k + '\0', v + '\0');
         CHECK(raw == with_nul);
 
         auto stock_walk = psm::test::postmap(dir, {"-s", map});
         CHECK(stock_walk.errors.empty());
         auto lines = psm::test::split_lines(stock_walk.out);
         std::map<std::string, std::string> seen;
-        for (auto& line : lines) seen.emplace(line.substr(0, line.find('\t')), line.substr(line.find('\t') + 1));
+        for (auto& line : lines)
+            seen.emplace(line.substr(0, line.find('\t')), line.substr(line.find('\t') + 1));
         CHECK(seen == expected);
         CHECK(lines.size() == expected.size());
         auto stock_q = psm::test::postmap(dir, {"-q", "KEY WITH SPACES", map});
@@ -281,7 +286,7 @@ TEST_CASE("btree/hash: open errors are worded as stock", "[db]") {
     TempDir dir;
     dir.write("garbage.db", "this is not a database\n");
     for (const std::string& map : {"btree:" + dir.file("missing"), "hash:" + dir.file("missing"),
-                                  "hash:" + dir.file("garbage"), "btree:" + dir.file("garbage")}) {
+                                   "hash:" + dir.file("garbage"), "btree:" + dir.file("garbage")}) {
         INFO(map);
         auto stock = psm::test::postmap(dir, {"-q", "x", map});
         REQUIRE_FALSE(stock.errors.empty());
@@ -300,8 +305,8 @@ TEST_CASE("btree/hash: open errors are worded as stock", "[db]") {
     auto dict = psm::dict_open("btree:" + missing, daemon);
     CHECK(dict->lookup("x").failed());
     const std::string reason = "open database " + missing + ".db: No such file or directory";
-    CHECK(log.lines() == std::vector<std::string>{"error: " + reason,
-                                                  "warning: btree:" + missing + " is unavailable. " + reason});
+    CHECK(log.lines() ==
+          std::vector<std::string>{"error: " + reason, "warning: btree:" + missing + " is unavailable. " + reason});
 }
 
 TEST_CASE("btree: duplicates on update per policy; read-only tables refuse writes", "[db]") {
@@ -352,6 +357,6 @@ TEST_CASE("btree: a source file newer than its table is warned about", "[db]") {
     ::utimes(source.c_str(), times);
     LogCapture log;
     auto dict = psm::dict_open("btree:" + source);
-    CHECK(log.lines() == std::vector<std::string>{"warning: database " + source + ".db is older than source file " +
-                                                  source});
+    CHECK(log.lines() ==
+          std::vector<std::string>{"warning: database " + source + ".db is older than source file " + source});
 }

@@ -105,7 +105,8 @@ TEST_CASE("inline: read-only, and a walk sees every entry", "[inline]") {
     CHECK_THROWS_WITH(psm::dict_open("inline:{a=1}", writable), "inline:{a=1} map requires O_RDONLY access mode");
     auto dict = psm::dict_open("inline:{b=2, a=1}");
     std::string k, v, seen;
-    for (bool first = true; dict->sequence(first, k, v) == psm::DictStatus::found; first = false) seen += k + v + ";";
+    for (bool first = true; dict->sequence(first, k, v) == psm::DictStatus::found; first = false)
+        seen += k + v + ";";
     CHECK(seen == "b2;a1;");
     CHECK(dict->update("c", "3") == psm::DictStatus::error);
 }

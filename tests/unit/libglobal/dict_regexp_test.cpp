@@ -64,10 +64,10 @@ const std::string kRules = "# comment\n"
                            "/^open(.*)/ still open $1\n";
 
 const std::vector<std::string> kKeys = {
-    "abc",   "ABC",    "abcd",  "foo.bar", "FOO.BAR", "upper",  "UPPERx", "nosign", "me@x",  "negx",   "negnope",
-    "ifa",   "ifbXYZ", "ifc",   "ya",      "za",      "cont",   "empty",  "emptyx", "aa",    "xaax",   "12x",
-    "multi", "extA",   "norepl", "last",   "tab\tx",  "a/b",    "pipe",   "aZ",     "bZ",    "hZ",     "iZ",
-    "jj",    "kQ",     "openX", "z.z",     "",
+    "abc",     "ABC", "abcd",   "foo.bar", "FOO.BAR", "upper", "UPPERx", "nosign", "me@x",   "negx",
+    "negnope", "ifa", "ifbXYZ", "ifc",     "ya",      "za",    "cont",   "empty",  "emptyx", "aa",
+    "xaax",    "12x", "multi",  "extA",    "norepl",  "last",  "tab\tx", "a/b",    "pipe",   "aZ",
+    "bZ",      "hZ",  "iZ",     "jj",      "kQ",      "openX", "z.z",    "",
 };
 
 } // namespace
@@ -123,8 +123,10 @@ TEST_CASE("regexp: inline rule lists and their errors as stock", "[regexp]") {
         std::vector<std::string> warnings;
         std::string expected = stock.out;
         for (auto& line : stock.errors) {
-            if (line.rfind("fatal: ", 0) == 0) expected = line;
-            else warnings.push_back(line);
+            if (line.rfind("fatal: ", 0) == 0)
+                expected = line;
+            else
+                warnings.push_back(line);
         }
         CHECK(ours == expected);
         CHECK(log.lines() == warnings);
@@ -142,7 +144,8 @@ TEST_CASE("regexp: open failures are worded as stock", "[regexp]") {
     psm::DictOpenOptions writable;
     writable.writable = true;
     auto path = dir.write("r", "/a/ b\n");
-    CHECK_THROWS_WITH(psm::dict_open("regexp:" + path, writable), "regexp:" + path + " map requires O_RDONLY access mode");
+    CHECK_THROWS_WITH(psm::dict_open("regexp:" + path, writable),
+                      "regexp:" + path + " map requires O_RDONLY access mode");
 }
 
 TEST_CASE("regexp: keys are matched as given; case folding is not applied", "[regexp]") {

@@ -15,8 +15,8 @@ using psm::test::TempDir;
 TEST_CASE("static: every lookup finds the value; braces as stock", "[static]") {
     psm::test::require_stock_postmap();
     TempDir dir;
-    for (const std::string spec : {"static:all", "static:{ a b }", "static:a b", "static:{{x} y}", "static:{a b",
-                                   "static:{a}b", "static:OK "}) {
+    for (const std::string spec :
+         {"static:all", "static:{ a b }", "static:a b", "static:{{x} y}", "static:{a b", "static:{a}b", "static:OK "}) {
         INFO(spec);
         auto stock = psm::test::postmap(dir, {"-q", "anything", spec});
         std::string ours;
@@ -51,5 +51,6 @@ TEST_CASE("static: a daemon gets an unusable table for bad braces", "[static]") 
     auto dict = psm::dict_open("static:{a}b", daemon);
     CHECK(dict->lookup("x").failed());
     const std::string reason = "bad static:name syntax: syntax error after '}' in \"{a}b\"";
-    CHECK(log.lines() == std::vector<std::string>{"error: " + reason, "warning: static:{a}b is unavailable. " + reason});
+    CHECK(log.lines() ==
+          std::vector<std::string>{"error: " + reason, "warning: static:{a}b is unavailable. " + reason});
 }

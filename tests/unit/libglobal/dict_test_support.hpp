@@ -34,7 +34,8 @@ inline std::string read_text(const std::string& path) {
 inline std::vector<std::string> split_lines(const std::string& text) {
     std::vector<std::string> lines;
     std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
     return lines;
 }
 
@@ -112,16 +113,18 @@ struct LogCapture {
 inline std::string shell_quote(const std::string& arg) {
     std::string out = "'";
     for (char c : arg) {
-        if (c == '\'') out += "'\\''";
-        else out += c;
+        if (c == '\'')
+            out += "'\\''";
+        else
+            out += c;
     }
     return out + "'";
 }
 
 struct CommandResult {
-    int status = -1;                  // exit status
-    std::string out;                  // stdout
-    std::vector<std::string> errors;  // stderr lines, "postmap: " removed
+    int status = -1;                 // exit status
+    std::string out;                 // stdout
+    std::vector<std::string> errors; // stderr lines, "postmap: " removed
 };
 
 // Runs a command line through /bin/sh; stderr is collected separately.
@@ -135,7 +138,8 @@ inline CommandResult run_command(const std::string& command, const std::string& 
     REQUIRE(pipe != nullptr);
     char buf[4096];
     std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) result.out.append(buf, n);
+    while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0)
+        result.out.append(buf, n);
     int rc = ::pclose(pipe);
     result.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
     for (auto& line : split_lines(read_text(err_file))) {
@@ -148,7 +152,8 @@ inline CommandResult run_command(const std::string& command, const std::string& 
 // Stock postmap with a private configuration directory (never /etc/postfix).
 inline CommandResult postmap(const TempDir& dir, const std::vector<std::string>& args, bool utf8 = false) {
     std::string cmd = "timeout 60 /usr/sbin/postmap -c " + shell_quote(dir.file(utf8 ? "cf36" : "cf"));
-    for (auto& a : args) cmd += " " + shell_quote(a);
+    for (auto& a : args)
+        cmd += " " + shell_quote(a);
     return run_command(cmd, dir.path);
 }
 
@@ -159,10 +164,12 @@ inline CommandResult postmap_queries(const TempDir& dir, const std::string& map,
     std::string keys_file = dir.file("keys.txt");
     {
         std::ofstream out(keys_file, std::ios::binary | std::ios::trunc);
-        for (auto& k : keys) out << k << '\n';
+        for (auto& k : keys)
+            out << k << '\n';
     }
     std::string cmd = "timeout 60 /usr/sbin/postmap -c " + shell_quote(dir.file(utf8 ? "cf36" : "cf"));
-    for (auto& a : extra) cmd += " " + shell_quote(a);
+    for (auto& a : extra)
+        cmd += " " + shell_quote(a);
     cmd += " -q - " + shell_quote(map) + " <" + shell_quote(keys_file);
     CommandResult result = run_command(cmd, dir.path);
     // postmap's own complaint about an empty result is no table behaviour.
@@ -187,6 +194,8 @@ inline std::string our_queries(psm::Dict& dict, const std::vector<std::string>& 
 
 // The stock tools are part of the test environment (tests/run installs the
 // postfix package): their absence is a failure, not a skip.
-inline void require_stock_postmap() { REQUIRE(::access("/usr/sbin/postmap", X_OK) == 0); }
+inline void require_stock_postmap() {
+    REQUIRE(::access("/usr/sbin/postmap", X_OK) == 0);
+}
 
 } // namespace psm::test

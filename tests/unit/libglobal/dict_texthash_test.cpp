@@ -41,11 +41,14 @@ const std::string kSource = "# comment line\n"
                             "last no newline";
 
 const std::vector<std::string> kKeys = {
-    "foo", "Foo", "FOO", "\"a b\"", "a b", "\"a", "key", "KEY", "cont", "novalue", "key:", "\"c d\"e", "f\\ g",
-    "f g", "\"unterm", "\"q\\\"x y\"", "h\"i j\"", "\"\"", "crlf", "tab", "last", "missing", "",
+    "foo",      "Foo",     "FOO",  "\"a b\"",  "a b",   "\"a",     "key",      "KEY",
+    "cont",     "novalue", "key:", "\"c d\"e", "f\\ g", "f g",     "\"unterm", "\"q\\\"x y\"",
+    "h\"i j\"", "\"\"",    "crlf", "tab",      "last",  "missing", "",
 };
 
-psm::DictOpenOptions folded() { return psm::DictOpenOptions{}; }
+psm::DictOpenOptions folded() {
+    return psm::DictOpenOptions{};
+}
 
 } // namespace
 
@@ -65,7 +68,8 @@ TEST_CASE("texthash: lookups and warnings equal stock postmap's", "[texthash]") 
     CHECK(dict->lookup("cont").value == "first  second part  third");
     CHECK(dict->lookup("\"a b\"").value == "quoted value");
     CHECK(dict->lookup("FOO").value == "bar");
-    CHECK(log.lines().at(0) == "warning: " + path + ", line 10: expected format: key whitespace value -- ignoring this line");
+    CHECK(log.lines().at(0) ==
+          "warning: " + path + ", line 10: expected format: key whitespace value -- ignoring this line");
 }
 
 TEST_CASE("texthash: without case folding keys match exactly, as postmap -f", "[texthash]") {
@@ -105,8 +109,8 @@ TEST_CASE("texthash: duplicate keys per policy", "[texthash]") {
         auto dict = psm::dict_open("texthash:" + path, options);
         CHECK(dict->lookup("b").failed());
         std::string reason = path + ", line 2: duplicate entry: \"A\"";
-        CHECK(log.lines() == std::vector<std::string>{"error: " + reason,
-                                                      "warning: texthash:" + path + " is unavailable. " + reason});
+        CHECK(log.lines() ==
+              std::vector<std::string>{"error: " + reason, "warning: texthash:" + path + " is unavailable. " + reason});
     }
 }
 
@@ -129,10 +133,9 @@ TEST_CASE("texthash: open failures are worded as stock", "[texthash]") {
     daemon.allow_surrogate = true;
     auto dict = psm::dict_open("texthash:" + missing, daemon);
     CHECK(dict->lookup("x").failed());
-    CHECK(log.lines() ==
-          std::vector<std::string>{"error: open database " + missing + ": No such file or directory",
-                                   "warning: texthash:" + missing + " is unavailable. open database " + missing +
-                                       ": No such file or directory"});
+    CHECK(log.lines() == std::vector<std::string>{"error: open database " + missing + ": No such file or directory",
+                                                  "warning: texthash:" + missing + " is unavailable. open database " +
+                                                      missing + ": No such file or directory"});
 
     psm::DictOpenOptions writable;
     writable.writable = true;
@@ -146,8 +149,9 @@ TEST_CASE("texthash: huge lines, binary bytes and NUL bytes behave as stock", "[
     psm::test::require_stock_postmap();
     TempDir dir;
     std::string huge(1 << 20, 'v');
-    std::string source = "  " + std::string(40, 'y') + "\n" + "big " + huge + "\n" + std::string("bin\xff\x01 x\xfe\n") +
-                         std::string("ab\0cd nul\n", 10) + std::string("\0lead z\n", 8) + "ok fine\n";
+    std::string source = "  " + std::string(40, 'y') + "\n" + "big " + huge + "\n" +
+                         std::string("bin\xff\x01 x\xfe\n") + std::string("ab\0cd nul\n", 10) +
+                         std::string("\0lead z\n", 8) + "ok fine\n";
     auto path = dir.write("table", source);
     std::vector<std::string> keys = {"big", "bin\xff\x01", "ab", "abcd", "ok"};
     LogCapture log;
@@ -181,7 +185,8 @@ TEST_CASE("texthash: walks every entry; never reports a change (as stock)", "[te
     REQUIRE(dict->supports_sequence());
     std::vector<std::string> seen;
     std::string k, v;
-    for (bool first = true; dict->sequence(first, k, v) == psm::DictStatus::found; first = false) seen.push_back(k + "=" + v);
+    for (bool first = true; dict->sequence(first, k, v) == psm::DictStatus::found; first = false)
+        seen.push_back(k + "=" + v);
     CHECK(seen == std::vector<std::string>{"b=2", "a=1", "c=3"});
     dir.write("table", "changed x\n");
     CHECK_FALSE(dict->file_changed());
@@ -190,9 +195,7 @@ TEST_CASE("texthash: walks every entry; never reports a change (as stock)", "[te
 TEST_CASE("texthash: a file modified within the last second is read again once it cools down", "[texthash]") {
     TempDir dir;
     auto path = dir.file("fresh");
-    {
-        std::ofstream(path) << "a 1\n";
-    }
+    { std::ofstream(path) << "a 1\n"; }
     LogCapture log;
     auto start = std::chrono::steady_clock::now();
     auto dict = psm::dict_open("texthash:" + path);
