@@ -111,6 +111,7 @@ private:
     std::string map_; // the path or the inline text, as stock names it in warnings
     std::vector<Rule> rules_;
     std::size_t max_sub_ = 0;
+    std::vector<regmatch_t> pmatch_; // room for $0..$max_sub_
 };
 
 bool RegexpDict::get_pattern(std::string_view& p, int lineno, Pattern& pat) {
@@ -338,6 +339,7 @@ void RegexpDict::parse(const std::string& text) {
         warn(rules_[open_ifs.back()].lineno, "IF has no matching ENDIF");
         open_ifs.pop_back();
     }
+    pmatch_.resize(max_sub_ + 1);
 }
 
 bool RegexpDict::test(const Regex& re, bool match, int lineno, const char* key, std::size_t nmatch,
@@ -354,7 +356,7 @@ bool RegexpDict::test(const Regex& re, bool match, int lineno, const char* key, 
 DictLookup RegexpDict::lookup(std::string_view key_view) {
     DictLookup result;
     const std::string key(dict_keys::c_string(key_view));
-    std::vector<regmatch_t> pmatch(max_sub_ + 1);
+    std::vector<regmatch_t>& pmatch = pmatch_;
     for (std::size_t i = 0; i < rules_.size(); ++i) {
         const Rule& rule = rules_[i];
         switch (rule.op) {
