@@ -174,7 +174,7 @@ std::string default_myhostname(const Config& config) {
 std::string default_mydomain(const Config& config) {
     const std::string host = config.expand(config.raw("myhostname").value_or(""));
     const std::size_t dot = host.find('.');
-    if (dot == std::string::npos || host.find('.', dot + 1) == std::string::npos) return std::string(kDefaultDomain);
+    if (dot == std::string::npos) return std::string(kDefaultDomain);
     return host.substr(dot + 1);
 }
 

@@ -13,8 +13,8 @@ class Config;
 // mydomain only) or ".localdomain" appended.
 std::string default_myhostname(const Config& config);
 
-// The part of myhostname after the first dot when that part contains a
-// dot itself, otherwise "localdomain".
+// The part of myhostname after the first dot ("localdomain" when it has
+// none): "org" for "example.org".
 std::string default_mydomain(const Config& config);
 
 // The networks of the addresses in inet_interfaces (all interface

@@ -281,7 +281,8 @@ TEST_CASE("Config macro errors are MacroErrors with stock's text", "[main_cf]") 
 
 TEST_CASE("Config computed defaults follow the explicit settings", "[main_cf]") {
     CHECK(config_of("myhostname = mail.example.org\n").get_str("mydomain") == "example.org");
-    CHECK(config_of("myhostname = example.org\n").get_str("mydomain") == "localdomain");
+    CHECK(config_of("myhostname = example.org\n").get_str("mydomain") == "org");
+    CHECK(config_of("myhostname = a.b.c.d\n").get_str("mydomain") == "b.c.d");
     // myhostname = $mydomain: stock prints localdomain for both.
     Config loop = config_of("myhostname = $mydomain\n");
     CHECK(loop.get_str("myhostname") == "localdomain");
