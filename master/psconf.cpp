@@ -133,12 +133,12 @@ private:
 
     // A $name in any value validates a user-defined "name = value"; a $name
     // with neither a value nor a default is reported.
-    void scan(std::string_view value) {
+    void scan(std::string_view value, const char* source = "main.cf") {
         for (const auto& n : mac_scan_names(value)) {
             if (explicitly_set(n)) {
                 if (find_parameter(n) == nullptr && legacy_.count(n) == 0) valid_user_.insert(n);
             } else if (find_parameter(n) == nullptr && legacy_.count(n) == 0 && undefined_reported_.insert(n).second) {
-                warn(main_cf_name() + ": undefined parameter: " + n);
+                warn(config_.config_directory() + "/" + source + ": undefined parameter: " + n);
             }
         }
     }
@@ -153,7 +153,7 @@ private:
         try {
             for (const auto& service : read_master_cf(master_path, config_).services)
                 for (const auto& o : service.overrides)
-                    scan(o.value);
+                    scan(o.value, "master.cf");
         } catch (const ConfigError& e) {
             warn(e.what());
         }
