@@ -122,3 +122,28 @@ TEST_CASE("dict_open: malformed type:name and unknown types as stock", "[inline]
     CHECK(ours("nosuch:x", {"a"}, {}) == "fatal: unsupported dictionary type: nosuch");
     CHECK_THROWS_WITH(psm::dict_open("noname"), "open dictionary: expecting \"type:name\" form instead of \"noname\"");
 }
+
+TEST_CASE("inline: with smtputf8 on, bad UTF-8 and Unicode case as stock", "[inline]") {
+    psm::test::require_stock_postmap();
+    TempDir dir;
+    psm::DictOpenOptions utf8;
+    utf8.utf8 = true;
+    const std::string bad = "inline:{a=\xff}";
+    auto stock_bad = psm::test::postmap_queries(dir, bad, {"a"}, {}, true);
+    REQUIRE(stock_bad.errors.size() == 1);
+    try {
+        psm::dict_open(bad, utf8);
+        FAIL("no ConfigError");
+    } catch (const psm::ConfigError& e) {
+        // Log lines pass through printable(), as stock's do.
+        CHECK("fatal: " + psm::log_printable(e.what()) == stock_bad.errors[0]);
+    }
+    const std::string spec = "inline:{\xc3\x89=1, a=\xc3\xa9}";
+    const std::vector<std::string> keys = {"A", "\xc3\xa9", "\xc3\x89", "\xff"};
+    LogCapture log;
+    auto dict = psm::dict_open(spec, utf8);
+    auto stock = psm::test::postmap_queries(dir, spec, keys, {}, true);
+    CHECK(psm::test::our_queries(*dict, keys) == stock.out);
+    CHECK(stock.out == "A\t\xc3\xa9\n\xc3\xa9\t1\n\xc3\x89\t1\n");
+    CHECK(log.lines() == stock.errors);
+}
