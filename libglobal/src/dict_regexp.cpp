@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -397,7 +398,18 @@ std::unique_ptr<Dict> make_regexp(std::string_view type_and_name, std::string_vi
     if (options.writable)
         return open_failure(type_and_name, options, "regexp:" + map_name + " map requires O_RDONLY access mode");
     std::string why;
-    auto source = dict_file::read_table_source("regexp", map_name, &why);
+    std::optional<dict_file::TableSource> source;
+    if (!map_name.empty() && map_name.front() == '{') {
+        source = dict_file::read_table_source("regexp", map_name, &why);
+    } else {
+        // Stock reports only an open error; a file that opens but can't be
+        // read (a directory) silently gives an empty table.
+        int err = 0;
+        std::string what;
+        source = dict_file::read_table_file(map_name, err, what);
+        if (!source && what != "open") source.emplace();
+        if (!source) why = "open " + map_name + ": " + std::strerror(err);
+    }
     if (!source) return open_failure(type_and_name, options, why);
     auto table = std::make_unique<RegexpDict>(type_and_name, map_name);
     table->parse(source->text);

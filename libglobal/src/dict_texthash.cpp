@@ -8,6 +8,7 @@
 #include "dict_memory.hpp"
 #include "dict_surrogate.hpp"
 #include "dict_types.hpp"
+#include "psm/util/error.hpp"
 #include "psm/util/log.hpp"
 
 #include <algorithm>
@@ -115,10 +116,10 @@ std::unique_ptr<Dict> make_texthash(std::string_view type_and_name, std::string_
         int err = 0;
         std::string what;
         auto source = dict_file::read_table_file(path, err, what);
-        if (!source) {
-            std::string reason = what == "open" ? "open database " + path : what + " " + path;
-            return open_failure(type_and_name, options, reason + ": " + std::strerror(err));
-        }
+        if (!source && what == "open")
+            return open_failure(type_and_name, options, "open database " + path + ": " + std::strerror(err));
+        // A file that opens but can't be read is fatal in stock, daemon or not.
+        if (!source) throw ConfigError("read " + path + ": " + std::strerror(err));
         table = load(type_and_name, path, source->text, options);
         std::time_t after = std::time(nullptr);
         std::time_t mtime = source->st.st_mtime;

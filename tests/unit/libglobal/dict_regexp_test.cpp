@@ -141,6 +141,13 @@ TEST_CASE("regexp: open failures are worded as stock", "[regexp]") {
     REQUIRE(stock.errors.size() == 1);
     CHECK_THROWS_WITH(psm::dict_open("regexp:" + missing), stock.errors[0].substr(7));
     CHECK(stock.errors[0] == "fatal: open " + missing + ": No such file or directory");
+    // A directory opens but can't be read: stock silently has no rules.
+    auto stock_dir = psm::test::postmap(dir, {"-q", "a", "regexp:" + dir.path});
+    CHECK(stock_dir.status == 1);
+    CHECK(stock_dir.errors.empty());
+    LogCapture log;
+    CHECK_FALSE(psm::dict_open("regexp:" + dir.path)->lookup("a").found());
+    CHECK(log.lines().empty());
     psm::DictOpenOptions writable;
     writable.writable = true;
     auto path = dir.write("r", "/a/ b\n");

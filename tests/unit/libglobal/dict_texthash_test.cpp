@@ -142,7 +142,9 @@ TEST_CASE("texthash: open failures are worded as stock", "[texthash]") {
     auto path = dir.write("t", "a b\n");
     CHECK_THROWS_WITH(psm::dict_open("texthash:" + path, writable),
                       "texthash:" + path + " map requires O_RDONLY access mode");
-    CHECK_THROWS_WITH(psm::dict_open("texthash:" + dir.path), "read " + dir.path + ": Is a directory");
+    auto stock_dir = psm::test::postmap(dir, {"-q", "x", "texthash:" + dir.path});
+    CHECK(stock_dir.errors == std::vector<std::string>{"fatal: read " + dir.path + ": Is a directory"});
+    CHECK_THROWS_WITH(psm::dict_open("texthash:" + dir.path, daemon), "read " + dir.path + ": Is a directory");
 }
 
 TEST_CASE("texthash: huge lines, binary bytes and NUL bytes behave as stock", "[texthash]") {
