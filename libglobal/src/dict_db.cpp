@@ -9,6 +9,7 @@
 #include "dict_types.hpp"
 #include "psm/util/error.hpp"
 #include "psm/util/log.hpp"
+#include "psm/util/unique_fd.hpp"
 
 #include <db_cxx.h>
 #include <fcntl.h>
@@ -164,7 +165,15 @@ std::string DbDict::open(DBTYPE type) {
         return "set DB hash element count: " + std::string(DbEnv::strerror(rc));
     u_int32_t flags = options_.writable ? DB_CREATE : DB_RDONLY;
     const std::string file = base_name(db_path_);
-    rc = db_->open(nullptr, file.c_str(), nullptr, type, flags, static_cast<int>(options_.file_mode));
+    {
+        // Like stock, wait until a postmap rebuild (exclusive lock) is over
+        // before reading the file's metadata; the lock goes with this fd.
+        UniqueFd guard(options_.lock ? -1 : ::open(db_path_.c_str(), O_RDONLY | O_CLOEXEC));
+        if (guard.get() >= 0)
+            while (::flock(guard.get(), LOCK_SH) < 0 && errno == EINTR) {
+            }
+        rc = db_->open(nullptr, file.c_str(), nullptr, type, flags, static_cast<int>(options_.file_mode));
+    }
     if (rc != 0) {
         db_.reset(); // a Db that failed to open is closed by its destructor
         return "open database " + db_path_ + ": " + DbEnv::strerror(rc);

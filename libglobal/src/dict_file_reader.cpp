@@ -4,6 +4,7 @@
 
 #include "psm/util/log.hpp"
 #include "psm/util/text.hpp"
+#include "psm/util/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -15,21 +16,6 @@
 namespace psm::dict_file {
 
 namespace {
-
-// RAII for the descriptor of a table file.
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 // balpar(): length of the balanced "{...}" group at the start of text, or 0.
 std::size_t balanced_length(std::string_view text) {
@@ -79,7 +65,7 @@ std::string_view trim_trailing_space(std::string_view text) {
 }
 
 std::optional<TableSource> read_table_file(const std::string& path, int& errno_out, std::string& what_failed) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (fd.get() < 0) {
         errno_out = errno;
         what_failed = "open";

@@ -9,10 +9,14 @@
 #include <catch2/catch.hpp>
 
 #include <db_cxx.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -362,4 +366,25 @@ TEST_CASE("btree: a source file newer than its table is warned about", "[db]") {
     CHECK(log.lines() == expected);
     dict.reset(); // closing a read-only table logs nothing
     CHECK(log.lines() == expected);
+}
+
+TEST_CASE("btree: opening and reading wait while a rebuild holds the exclusive lock", "[db]") {
+    psm::test::require_stock_postmap();
+    TempDir dir;
+    auto source = dir.write("map", "a 1\n");
+    REQUIRE(psm::test::postmap(dir, {"btree:" + source}).status == 0);
+    // What postmap holds while it rewrites the file.
+    int fd = ::open((source + ".db").c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    REQUIRE(::flock(fd, LOCK_EX) == 0);
+    std::thread release([fd] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        ::close(fd);
+    });
+    auto start = std::chrono::steady_clock::now();
+    auto dict = psm::dict_open("btree:" + source);
+    auto waited = std::chrono::steady_clock::now() - start;
+    release.join();
+    CHECK(waited >= std::chrono::milliseconds(300));
+    CHECK(dict->lookup("a").value == "1");
 }
