@@ -36,8 +36,13 @@ struct DictOpenOptions {
     // hash) lower-case keys when storing and looking up; pattern tables
     // (regexp, cidr) and static: are not affected.
     bool fold_case = true;
-    bool lock = false;        // hold an exclusive non-blocking flock for the table's life
-    bool sync_update = false; // flush to disk after every update/delete
+    // btree/hash: hold an exclusive non-blocking flock for the table's life
+    // (busy: ConfigError "TYPE:NAME: unable to get exclusive lock: ...", even
+    // with allow_surrogate, as stock dies). Without it, each access takes a
+    // shared (read) or exclusive (write) flock for its duration, as stock
+    // daemons do, so a postmap rebuild is never seen half-written.
+    bool lock = false;
+    bool sync_update = false; // btree/hash: flush to disk after every update/delete
     DictDuplicates duplicates = DictDuplicates::warn_keep_first;
     unsigned file_mode = 0600; // mode of a file created by a writable open (the umask applies too)
     // What an open-time failure does (a missing file, bad inline syntax, a
