@@ -19,7 +19,6 @@ namespace psm::dict_types {
 
 namespace {
 
-using dict_file::is_space;
 using dict_file::trim_trailing_space;
 
 bool is_alnum(char c) {
@@ -28,7 +27,7 @@ bool is_alnum(char c) {
 
 std::string_view skip_space(std::string_view s) {
     size_t i = 0;
-    while (i < s.size() && is_space(s[i]))
+    while (i < s.size() && is_postfix_space(s[i]))
         ++i;
     return s.substr(i);
 }
@@ -63,7 +62,7 @@ std::optional<CidrRule> parse_rule(std::string_view line, int nesting, std::stri
         for (; i < p.size(); ++i) {
             if (p[i] == '!')
                 rule.positive = !rule.positive;
-            else if (!is_space(p[i]))
+            else if (!is_postfix_space(p[i]))
                 break;
         }
         return p.substr(i);
@@ -93,7 +92,7 @@ std::optional<CidrRule> parse_rule(std::string_view line, int nesting, std::stri
     }
     std::string_view rest = strip_negation(line);
     size_t end = 0;
-    while (end < rest.size() && !is_space(rest[end]))
+    while (end < rest.size() && !is_postfix_space(rest[end]))
         ++end;
     std::string_view pattern = rest.substr(0, end);
     std::string_view value = trim_trailing_space(skip_space(rest.substr(end)));
@@ -114,7 +113,7 @@ class CidrDict final : public Dict {
 public:
     CidrDict(std::string_view type_and_name, const std::string& name, std::string_view text)
         : Dict(std::string(type_and_name)) {
-        dict_file::LogicalLineReader lines(text, name);
+        LogicalLineReader lines(text, name);
         std::vector<std::pair<size_t, int>> open_ifs; // rule index, line number
         std::string why;
         while (auto line = lines.next()) {

@@ -50,7 +50,7 @@ std::optional<std::string_view> extract_braced(std::string_view text, bool strip
     std::string_view inside = text.substr(1, len - 2);
     if (strip) {
         inside = trim_trailing_space(inside);
-        while (!inside.empty() && is_space(inside.front()))
+        while (!inside.empty() && is_postfix_space(inside.front()))
             inside.remove_prefix(1);
     }
     return inside;
@@ -59,7 +59,7 @@ std::optional<std::string_view> extract_braced(std::string_view text, bool strip
 } // namespace
 
 std::string_view trim_trailing_space(std::string_view text) {
-    while (!text.empty() && is_space(text.back()))
+    while (!text.empty() && is_postfix_space(text.back()))
         text.remove_suffix(1);
     return text;
 }
@@ -129,55 +129,6 @@ std::optional<TableSource> read_table_source(std::string_view type, const std::s
         return std::nullopt;
     }
     return source;
-}
-
-LogicalLineReader::LogicalLineReader(std::string_view text, std::string origin)
-    : text_(text), origin_(std::move(origin)) {}
-
-bool LogicalLineReader::read_physical_line(std::string& buf) {
-    std::size_t start = buf.size();
-    std::size_t end = text_.find('\n', pos_);
-    bool newline = end != std::string_view::npos;
-    if (!newline) end = text_.size();
-    buf.append(text_.substr(pos_, end - pos_));
-    pos_ = newline ? end + 1 : end;
-    if (newline || buf.size() > start) ++lineno_;
-    return newline;
-}
-
-std::optional<LogicalLine> LogicalLineReader::next() {
-    for (;;) {
-        LogicalLine line;
-        std::string& buf = line.text;
-        for (;;) {
-            std::size_t start = buf.size();
-            bool newline = read_physical_line(buf);
-            // A blank line or a comment line adds nothing.
-            std::size_t first = start;
-            while (first < buf.size() && is_space(buf[first]))
-                ++first;
-            if (first == buf.size() || buf[first] == '#') buf.resize(start);
-            if (start == 0) line.first_line = lineno_;
-            if (!newline) break;
-            if (!buf.empty()) {
-                // The logical line goes on while the next physical line starts
-                // with whitespace or '#' (an embedded comment line).
-                if (pos_ >= text_.size()) break;
-                char next = text_[pos_];
-                if (next != '#' && !is_space(next)) break;
-            }
-        }
-        line.last_line = lineno_;
-        if (buf.empty()) return std::nullopt;
-        if (is_space(buf.front())) {
-            msg_warn("%s: logical line must not start with whitespace: \"%.30s%s\"", origin_.c_str(), buf.c_str(),
-                     buf.size() > 30 ? "..." : "");
-            continue;
-        }
-        // What the C string functions of stock Postfix see.
-        if (auto nul = buf.find('\0'); nul != std::string::npos) buf.resize(nul);
-        return line;
-    }
 }
 
 } // namespace psm::dict_file

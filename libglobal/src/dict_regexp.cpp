@@ -27,7 +27,7 @@ namespace psm::dict_types {
 namespace {
 
 bool is_space(char c) {
-    return dict_file::is_space(c);
+    return is_postfix_space(c);
 }
 bool is_alnum(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -321,7 +321,7 @@ std::optional<Rule> RegexpDict::parse_line(std::string_view p, int lineno, std::
 }
 
 void RegexpDict::parse(const std::string& text) {
-    dict_file::LogicalLineReader reader(text, map_);
+    LogicalLineReader reader(text, map_);
     std::vector<std::size_t> open_ifs; // indexes of if rules awaiting endif
     while (auto line = reader.next()) {
         std::string_view p = dict_file::trim_trailing_space(line->text);

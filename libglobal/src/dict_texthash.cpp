@@ -43,7 +43,7 @@ KeyValue split_key_value(std::string_view line) {
         char c = line[i];
         if (c == '\\') {
             if (++i == line.size()) break;
-        } else if (dict_file::is_space(c)) {
+        } else if (is_postfix_space(c)) {
             if (!in_quotes) break;
         } else if (c == '"') {
             in_quotes = !in_quotes;
@@ -52,7 +52,7 @@ KeyValue split_key_value(std::string_view line) {
     kv.unbalanced_quote = in_quotes;
     kv.key = line.substr(0, std::min(i, line.size()));
     std::string_view rest = i < line.size() ? line.substr(i + 1) : std::string_view();
-    while (!rest.empty() && dict_file::is_space(rest.front()))
+    while (!rest.empty() && is_postfix_space(rest.front()))
         rest.remove_prefix(1);
     kv.value = dict_file::trim_trailing_space(rest);
     return kv;
@@ -63,7 +63,7 @@ KeyValue split_key_value(std::string_view line) {
 std::unique_ptr<Dict> load(std::string_view type_and_name, const std::string& path, const std::string& text,
                            const DictOpenOptions& options) {
     auto table = std::make_unique<MemoryDict>(type_and_name, options);
-    dict_file::LogicalLineReader reader(text, path);
+    LogicalLineReader reader(text, path);
     while (auto line = reader.next()) {
         const std::string& buf = line->text;
         const int lineno = line->first_line;

@@ -14,7 +14,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "conf_lines.hpp"
+#include "logical_lines.hpp"
 #include "psm/global/mac_expand.hpp"
 #include "psm/global/parameters.hpp"
 #include "psm/util/config_values.hpp"
@@ -32,9 +32,9 @@ constexpr int kMaxEditorWaits = 3;
 constexpr unsigned kEditorWaitSeconds = 2;
 
 std::string_view trim_space(std::string_view s) {
-    while (!s.empty() && conf_lines::is_space(s.front()))
+    while (!s.empty() && is_postfix_space(s.front()))
         s.remove_prefix(1);
-    while (!s.empty() && conf_lines::is_space(s.back()))
+    while (!s.empty() && is_postfix_space(s.back()))
         s.remove_suffix(1);
     return s;
 }
@@ -65,14 +65,14 @@ std::optional<NameValue> split_name_value(std::string_view text, std::string* er
         return std::nullopt;
     };
     std::size_t i = 0;
-    while (i < text.size() && conf_lines::is_space(text[i]))
+    while (i < text.size() && is_postfix_space(text[i]))
         ++i;
     if (i == text.size()) return fail("missing attribute name");
     const std::size_t name_start = i;
-    while (i < text.size() && !conf_lines::is_space(text[i]) && text[i] != '=')
+    while (i < text.size() && !is_postfix_space(text[i]) && text[i] != '=')
         ++i;
     const std::size_t name_end = i;
-    while (i < text.size() && conf_lines::is_space(text[i]))
+    while (i < text.size() && is_postfix_space(text[i]))
         ++i;
     if (i == text.size() || text[i] != '=') return fail("missing '=' after attribute name");
     if (name_end == name_start) return fail("missing attribute name");
@@ -85,20 +85,20 @@ std::optional<NameValue> split_name_value(std::string_view text, std::string* er
 MainCfFile parse_main_cf(std::string_view text, std::string_view path) {
     MainCfFile file;
     file.path.assign(path);
-    for (auto& logical : conf_lines::split(text, path, &file.warnings)) {
+    for (auto& logical : split_logical_lines(text, std::string(path), &file.warnings)) {
         std::string why;
         std::optional<NameValue> nv = split_name_value(logical.text, &why);
         if (!nv)
-            throw ConfigError(file.path + ", line " + std::to_string(logical.line) + ": " + why + ": \"" +
+            throw ConfigError(file.path + ", line " + std::to_string(logical.first_line) + ": " + why + ": \"" +
                               logical.text + "\"");
         bool replaced = false;
         for (auto& e : file.entries) {
             if (e.name != nv->name) continue;
             if (e.value != nv->value)
-                file.warnings.push_back(file.path + ", line " + std::to_string(logical.line) +
+                file.warnings.push_back(file.path + ", line " + std::to_string(logical.first_line) +
                                         ": overriding earlier entry: " + e.name + "=" + e.value);
             e.value = std::move(nv->value);
-            e.line = logical.line;
+            e.line = logical.first_line;
             replaced = true;
             break;
         }
@@ -106,7 +106,7 @@ MainCfFile parse_main_cf(std::string_view text, std::string_view path) {
             ConfigEntry entry;
             entry.name = std::move(nv->name);
             entry.value = std::move(nv->value);
-            entry.line = logical.line;
+            entry.line = logical.first_line;
             file.entries.push_back(std::move(entry));
         }
     }

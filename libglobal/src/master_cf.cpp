@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "conf_lines.hpp"
+#include "logical_lines.hpp"
 #include "psm/global/mac_expand.hpp"
 #include "psm/util/text.hpp"
 
@@ -212,15 +212,15 @@ MasterCf parse_master_cf(std::string_view text, std::string_view path, const Con
     const bool legacy_chroot = *compat < *compat_level_from_string("1");
     const std::string proc_limit = std::to_string(config.get_int("default_process_limit"));
 
-    for (auto& logical : conf_lines::split(text, path, &result.warnings)) {
-        const std::string prefix = std::string(path) + ": line " + std::to_string(logical.line) + ": ";
+    for (auto& logical : split_logical_lines(text, std::string(path), &result.warnings)) {
+        const std::string prefix = std::string(path) + ": line " + std::to_string(logical.first_line) + ": ";
         EntryReader in(logical.text, prefix);
         std::optional<std::string_view> first = in.token();
         if (!first) continue;
         MasterService s;
         s.name.assign(*first);
         s.file.assign(path);
-        s.line = logical.line;
+        s.line = logical.first_line;
 
         const std::string type = in.field("transport type", std::nullopt);
         if (service_disabled(disable, s.name, type)) continue;
