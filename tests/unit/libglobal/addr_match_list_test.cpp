@@ -2,7 +2,7 @@
 #include "psm/global/addr_match_list.hpp"
 #include "psm/util/error.hpp"
 
-#include "libglobal/log_capture.hpp"
+#include "support/log_capture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -64,7 +64,7 @@ TEST_CASE("address lists: /file/name items and type:table items", "[addr_match_l
 }
 
 TEST_CASE("address lists: errors are warned about and reported", "[addr_match_list]") {
-    psm_test::LogCapture log;
+    psm::test::LogCapture log;
     AddrMatchList bad("postscreen_access_list", "127.0.0.1/32 example.com bad/24 10.0.0.0/33");
     CHECK(bad.match("127.0.0.1") == AddrMatch::match);
     CHECK(bad.match("::1") == AddrMatch::no_match); // other family: patterns never parsed

@@ -2,7 +2,7 @@
 #include "psm/global/dict.hpp"
 #include "psm/util/error.hpp"
 
-#include "libglobal/log_capture.hpp"
+#include "support/log_capture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -72,7 +72,7 @@ TEST_CASE("cidr tables: negation and nested if/endif", "[dict_cidr]") {
                   "!!192.0.2.1 double\n"
                   "if 198.51.100.0/24\n"
                   "198.51.100.7 in-unterminated-if\n");
-    psm_test::LogCapture log;
+    psm::test::LogCapture log;
     auto dict = psm::dict_open("cidr:" + file.path);
     CHECK(query(*dict, "10.1.3.3") == "ten-one-not-two");
     CHECK(query(*dict, "10.1.2.3") == "ten-one-two");
@@ -101,7 +101,7 @@ TEST_CASE("cidr tables: bad rules are warned about as stock and skipped", "[dict
                   "endif junk\n"
                   "  \n"
                   "10.9.9.9 ok\n");
-    psm_test::LogCapture log;
+    psm::test::LogCapture log;
     auto dict = psm::dict_open("cidr:" + file.path);
     CHECK(query(*dict, "10.9.9.9") == "ok");
     CHECK(query(*dict, "192.168.1.1") == "(not found)");
@@ -126,7 +126,7 @@ TEST_CASE("cidr tables: bad rules are warned about as stock and skipped", "[dict
 }
 
 TEST_CASE("cidr tables: inline form", "[dict_cidr]") {
-    psm_test::LogCapture log;
+    psm::test::LogCapture log;
     auto dict = psm::dict_open("cidr:{ {192.0.2.0/24 reject x}, {192.0.2.1/24 bad}, { 0.0.0.0/0  permit } }");
     CHECK(query(*dict, "192.0.2.9") == "reject x");
     CHECK(query(*dict, "203.0.113.1") == "permit");
@@ -148,7 +148,7 @@ TEST_CASE("cidr tables: open errors", "[dict_cidr]") {
     CHECK(open_error("cidr:/tmp/x.cidr", writable) == "cidr:/tmp/x.cidr map requires O_RDONLY access mode");
     psm::DictOpenOptions daemon;
     daemon.allow_surrogate = true;
-    psm_test::LogCapture log;
+    psm::test::LogCapture log;
     auto dict = psm::dict_open("cidr:/nonexistent/psm.cidr", daemon);
     CHECK(query(*dict, "192.0.2.1") == "(error)");
     CHECK(log.lines() ==

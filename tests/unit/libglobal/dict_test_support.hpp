@@ -4,6 +4,8 @@
 // ours byte for byte.
 #pragma once
 
+#include "support/log_capture.hpp"
+
 #include "psm/global/dict.hpp"
 #include "psm/util/log.hpp"
 
@@ -77,37 +79,6 @@ struct TempDir {
         times[1] = times[0];
         ::utimes(p.c_str(), times);
     }
-};
-
-// Captures what our code logs, one entry per line, "warning: ..." etc.
-struct LogCapture {
-    std::string path;
-    LogCapture() {
-        char tmpl[] = "/tmp/psm-dict-log-XXXXXX";
-        int fd = ::mkstemp(tmpl);
-        REQUIRE(fd >= 0);
-        ::close(fd);
-        path = tmpl;
-        psm::LogConfig c;
-        c.program = "test";
-        c.maillog_file = path;
-        c.hostname = "test.example";
-        psm::log_configure(c);
-    }
-    ~LogCapture() { ::unlink(path.c_str()); }
-    LogCapture(const LogCapture&) = delete;
-    LogCapture& operator=(const LogCapture&) = delete;
-
-    std::vector<std::string> lines() const {
-        std::vector<std::string> out;
-        for (auto& line : split_lines(read_text(path))) {
-            auto mark = line.find("]: ");
-            out.push_back(mark == std::string::npos ? line : line.substr(mark + 3));
-        }
-        return out;
-    }
-    // Forgets what was logged so far.
-    void clear() const { std::ofstream(path, std::ios::trunc); }
 };
 
 inline std::string shell_quote(const std::string& arg) {

@@ -2,7 +2,7 @@
 #include "psm/global/dnsbl_site.hpp"
 #include "psm/util/error.hpp"
 
-#include "libglobal/log_capture.hpp"
+#include "support/log_capture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -97,7 +97,7 @@ TEST_CASE("bad DNSBL sites are fatal with stock's wording", "[dnsbl_site]") {
     CHECK(parse_error("zen.spamhaus.org=127.0.0.[1,2]") ==
           "bad DNSBL filter syntax: need \";\" or \"]\" at \"127.0.0.[1><\"");
     CHECK(parse_error("zen.spamhaus.org=") == "bad DNSBL filter syntax: empty address pattern");
-    psm_test::LogCapture log;
+    psm::test::LogCapture log;
     CHECK(parse_error("ok.example bad..example=127.0.0.2") ==
           "bad DNSBL domain name \"bad..example\" in \"bad..example=127.0.0.2\"");
     CHECK(parse_error("123.45") == "bad DNSBL domain name \"123.45\" in \"123.45\"");

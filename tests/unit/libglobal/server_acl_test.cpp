@@ -1,7 +1,7 @@
 // Tests for postscreen_access_list evaluation: keywords, tables, nested results, stock warnings.
 #include "psm/global/server_acl.hpp"
 
-#include "libglobal/log_capture.hpp"
+#include "support/log_capture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -25,7 +25,7 @@ TEST_CASE("table results are access lists without tables", "[server_acl]") {
                         "{192.0.2.4 permit_mynetworks, reject}, {192.0.2.5 permit_mynetworks, hash:/x, permit}, "
                         "{192.0.2.6 OK}, {0.0.0.0/0 dunno} }";
     ServerAcl acl("permit_mynetworks, " + table + ", reject", "192.0.2.4 192.0.2.5", "postscreen_access_list");
-    psm_test::LogCapture log;
+    psm::test::LogCapture log;
     CHECK(acl.evaluate("192.0.2.1") == AclResult::permit);
     CHECK(acl.evaluate("192.0.2.2") == AclResult::reject); // dunno returns to the outer list
     CHECK(acl.evaluate("192.0.2.3") == AclResult::reject);
@@ -44,7 +44,7 @@ TEST_CASE("table results are access lists without tables", "[server_acl]") {
 }
 
 TEST_CASE("access list errors use stock's wording", "[server_acl]") {
-    psm_test::LogCapture log;
+    psm::test::LogCapture log;
     CHECK(ServerAcl("permit_mynetworks, OK, permit", "", "postscreen_access_list").evaluate("1.2.3.4") ==
           AclResult::error);
     CHECK(ServerAcl("permit_mynetworks, permit", "bad/24", "postscreen_access_list").evaluate("1.2.3.4") ==

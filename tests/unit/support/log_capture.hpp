@@ -1,5 +1,7 @@
-// Test helper: sends the process log to a temporary file while alive and
-// returns the logged texts ("warning: ..." without the "program[pid]: " part).
+// Test helper shared by every unit-test executable: while alive, sends the
+// process log to a temporary maillog_file and returns what was logged, one
+// entry per line without the "time host program[pid]: " prefix
+// ("warning: ...", "CONNECT from ...").
 #pragma once
 
 #include "psm/util/log.hpp"
@@ -8,26 +10,31 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace psm_test {
+namespace psm::test {
 
 class LogCapture {
 public:
     LogCapture() {
         char tmpl[] = "/tmp/psm-logcap-XXXXXX";
         int fd = ::mkstemp(tmpl);
-        if (fd >= 0) ::close(fd);
+        if (fd < 0) throw std::runtime_error("mkstemp failed");
+        ::close(fd);
         path_ = tmpl;
         psm::LogConfig config;
         config.program = "test";
         config.maillog_file = path_;
+        config.hostname = "test.example";
         psm::log_configure(config);
     }
     ~LogCapture() { ::unlink(path_.c_str()); }
     LogCapture(const LogCapture&) = delete;
     LogCapture& operator=(const LogCapture&) = delete;
+
+    const std::string& path() const { return path_; }
 
     std::vector<std::string> lines() const {
         std::vector<std::string> out;
@@ -39,8 +46,11 @@ public:
         return out;
     }
 
+    // Forgets what was logged so far.
+    void clear() const { std::ofstream(path_, std::ios::trunc); }
+
 private:
     std::string path_;
 };
 
-} // namespace psm_test
+} // namespace psm::test
