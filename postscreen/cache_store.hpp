@@ -1,0 +1,99 @@
+// postscreen's temporary allowlist: the postscreen_cache_map file (btree: or
+// hash:, the format stock postscreen writes), opened as stock opens it, with
+// every Berkeley DB access on one worker thread so that the event loop never
+// waits for the disk, and stock's periodic cleanup walk.
+//
+// Threads: lookup(), update(), start_cleanup(), flush() and close() are
+// called on the io_context's thread; they only hand requests to the worker
+// under a short mutex. Lookup answers (and flush() callbacks) are posted back
+// to the io_context; no user callback ever runs on the worker.
+//
+// Ordering: requests are served in the order given. An update is visible to
+// every later lookup of the same key at once (a lookup of a key whose update
+// is still queued is answered from the queue). Under overload the queue
+// stays bounded: a newer update of a key replaces one still queued for that
+// key; when kMaxPendingUpdates distinct keys are queued, a new key's update
+// is dropped (a rate-limited warning; the client is simply tested again next
+// time); when kMaxPendingLookups lookups are queued, a new lookup is answered
+// "not found" at once (the client runs the tests as a new client).
+//
+// Crash safety: see cache_store.cpp and postscreen(8), "CACHE FILE".
+#pragma once
+
+#include "psm/global/cache_record.hpp"
+#include "psm/global/main_cf.hpp"
+
+#include <utility>
+
+#include <boost/asio/io_context.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace psm::postscreen {
+
+class CacheStore {
+public:
+    static constexpr std::size_t kMaxPendingUpdates = 10000;
+    static constexpr std::size_t kMaxPendingLookups = 10000;
+
+    // Opens postscreen_cache_map before chroot (nullptr when the parameter is
+    // empty), as stock does: a path in a directory not owned by mail_owner is
+    // redirected into data_directory with stock's two warnings; the file is
+    // created by mail_owner (when running as root) with mode 0600; an
+    // exclusive non-blocking lock is held for the life of the store. Throws
+    // ConfigError with stock's fatal wording, e.g.
+    // "btree:/var/lib/postfix/postscreen_cache: unable to get exclusive lock:
+    // Resource temporarily unavailable". postscreen_cache_cleanup_interval and
+    // postscreen_cache_retention_time are read here too.
+    static std::unique_ptr<CacheStore> open(boost::asio::io_context& io, const Config& config);
+
+    ~CacheStore(); // close()
+    CacheStore(const CacheStore&) = delete;
+    CacheStore& operator=(const CacheStore&) = delete;
+
+    // The map name after data_directory redirection, as stock logs it, e.g.
+    // "btree:/var/lib/postfix/postscreen_cache".
+    const std::string& name() const;
+
+    // Looks up a client address; `done` runs later on the io_context with the
+    // decoded record, or nullopt when there is none (or the lookup failed:
+    // stock's rate-limited warning is logged). After close(), answers nullopt.
+    using LookupHandler = std::function<void(std::optional<CacheRecord>)>;
+    void lookup(const std::string& client_addr, LookupHandler done);
+
+    // Stores the record as stock's conclusion does (a still-new stamp of a
+    // test that is disabled now is written as 1). Ignored after close().
+    void update(const std::string& client_addr, const CacheRecord& record, const PscEnabledTests& enabled);
+
+    // Periodic cleanup per postscreen_cache_cleanup_interval (0: never) and
+    // postscreen_cache_retention_time: the first walk is due at the stored
+    // _LAST_CACHE_CLEANUP_COMPLETED_ time + interval (at once when missing or
+    // overdue, never later than one interval). An entry is dropped when some
+    // test that is enabled per `enabled` expired more than the retention time
+    // ago. Logs "cache NAME full cleanup: retained=N dropped=M entries".
+    void start_cleanup(const PscEnabledTests& enabled);
+
+    // `done` runs on the io_context once every update queued before this call
+    // is on disk (tests, and anyone who needs a barrier).
+    void flush(std::function<void()> done);
+
+    // Drain/exit: stops the cleanup ("cache NAME partial cleanup: ..." when a
+    // walk was under way and had examined entries), writes what is queued,
+    // closes the file and releases the lock. Blocks until the worker is done
+    // (one batch at most). Idempotent. Never call it from the worker.
+    // Must be called before the process forks (the worker thread does not
+    // survive a fork).
+    void close();
+
+    class Impl;
+
+private:
+    explicit CacheStore(std::shared_ptr<Impl> impl);
+    std::shared_ptr<Impl> impl_;
+};
+
+} // namespace psm::postscreen
