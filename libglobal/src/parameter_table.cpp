@@ -78,6 +78,7 @@ const ParamInfo kParameters[] = {
     time_param("ipc_idle", "5s", 's', 1, 0),
     time_param("ipc_timeout", "3600s", 's', 1, 0),
     time_param("ipc_ttl", "1000s", 's', 1, 0),
+    string_param("known_tcp_ports", "lmtp=24, smtp=25, smtps=submissions=465, submission=587"),
     int_param("line_length_limit", "2048", 512, 0),
     string_param("mail_name", "Postfix", 1, 0),
     string_param("mail_owner", "postfix", 1, 0),
