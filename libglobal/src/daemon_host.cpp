@@ -374,6 +374,10 @@ void DaemonHost::start(Daemon& daemon) {
     core_->arm_all();
 }
 
+void DaemonHost::drain() {
+    core_->begin_drain();
+}
+
 bool DaemonHost::fork_to_background() {
     core_->io.notify_fork(asio::io_context::fork_prepare);
     pid_t pid = ::fork();

@@ -179,6 +179,10 @@ public:
     // replacement, the child returns true and carries on (stock
     // event_server_drain). false if fork failed.
     bool fork_to_background();
+    // Starts the drain a master EOF starts: listeners and the status channel
+    // close, then Daemon::drain() decides (postscreen: a lookup table
+    // changed). No effect when already draining or stopped.
+    void drain();
 
     // Wiring done by daemon_main(), public for tests. Each takes ownership
     // of the descriptor.
