@@ -1,0 +1,280 @@
+// Encoders and decoders of the weighted dnsblog protocol
+// (proto/dnsblog-protocol.md). Integers travel as Postfix's SEND_ATTR_INT
+// does: the unsigned 32-bit text of the value, so -1 is "4294967295".
+#include "psm/global/dnsblog_protocol.hpp"
+
+#include <charconv>
+#include <cstdint>
+#include <set>
+
+namespace psm::dnsblog {
+
+namespace {
+
+// Request attributes.
+constexpr std::string_view kLabel = "label";
+constexpr std::string_view kClientAddress = "client_address";
+constexpr std::string_view kSites = "sites";
+constexpr std::string_view kMinTtl = "min_ttl";
+constexpr std::string_view kMaxTtl = "max_ttl";
+constexpr std::string_view kDeadline = "deadline_ms";
+// Reply attributes.
+constexpr std::string_view kStatus = "status";
+constexpr std::string_view kReason = "reason";
+constexpr std::string_view kScore = "score";
+constexpr std::string_view kTtl = "ttl";
+constexpr std::string_view kDnsblName = "dnsbl_name";
+// Per-site group attributes.
+constexpr std::string_view kSite = "site";
+constexpr std::string_view kAddresses = "addresses";
+constexpr std::string_view kWeight = "weight";
+
+// Postfix's RECV_ATTR_INT: decimal 0..4294967295, no junk, read as int32.
+std::optional<int> parse_int(std::string_view text) {
+    std::uint32_t value = 0;
+    if (text.empty()) return std::nullopt;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return static_cast<int>(value);
+}
+
+bool fail(std::string* why, std::string text) {
+    if (why) *why = std::move(text);
+    return false;
+}
+
+// One site group's attributes, from just after "{" to just before "}".
+bool decode_site(const AttrList& list, std::size_t begin, std::size_t end, SiteResult& site, std::string* why) {
+    std::set<std::string_view> seen;
+    for (std::size_t i = begin; i < end; ++i) {
+        const Attr& a = list[i];
+        if (a.kind != Attr::Kind::text) return fail(why, "malformed site group");
+        if (!seen.insert(a.name).second) return fail(why, "duplicate site attribute: " + a.name);
+        if (a.name == kSite) {
+            site.domain = a.value;
+        } else if (a.name == kStatus) {
+            auto s = parse_site_status(a.value);
+            if (!s) return fail(why, "bad site status value: " + a.value);
+            site.status = *s;
+        } else if (a.name == kAddresses) {
+            site.addresses = a.value;
+        } else if (a.name == kTtl || a.name == kWeight) {
+            auto v = parse_int(a.value);
+            if (!v) return fail(why, "bad site " + a.name + " value: " + a.value);
+            (a.name == kTtl ? site.ttl : site.weight) = *v;
+        } else if (a.name == kReason) {
+            site.reason = a.value;
+        } // unknown site attributes are ignored, as unknown top-level ones
+    }
+    if (!seen.contains(kSite)) return fail(why, "missing site attribute: site");
+    if (!seen.contains(kStatus)) return fail(why, "missing site attribute: status");
+    return true;
+}
+
+} // namespace
+
+std::vector<const SiteResult*> ScoreReply::failed() const {
+    std::vector<const SiteResult*> out;
+    for (const auto& s : sites)
+        if (s.status == SiteStatus::failed || s.status == SiteStatus::disabled) out.push_back(&s);
+    return out;
+}
+
+std::string_view to_string(ReplyStatus status) {
+    switch (status) {
+    case ReplyStatus::ok:
+        return "ok";
+    case ReplyStatus::error:
+        return "error";
+    case ReplyStatus::overload:
+        return "overload";
+    }
+    return "error";
+}
+
+std::string_view to_string(SiteStatus status) {
+    switch (status) {
+    case SiteStatus::listed:
+        return "listed";
+    case SiteStatus::not_listed:
+        return "not_listed";
+    case SiteStatus::failed:
+        return "failed";
+    case SiteStatus::disabled:
+        return "disabled";
+    }
+    return "failed";
+}
+
+std::optional<ReplyStatus> parse_reply_status(std::string_view text) {
+    for (auto s : {ReplyStatus::ok, ReplyStatus::error, ReplyStatus::overload})
+        if (to_string(s) == text) return s;
+    return std::nullopt;
+}
+
+std::optional<SiteStatus> parse_site_status(std::string_view text) {
+    for (auto s : {SiteStatus::listed, SiteStatus::not_listed, SiteStatus::failed, SiteStatus::disabled})
+        if (to_string(s) == text) return s;
+    return std::nullopt;
+}
+
+bool is_score_request(const AttrList& list) {
+    return !list.empty() && list.front().kind == Attr::Kind::text && list.front().name == kRequestAttr &&
+           list.front().value == kScoreRequest;
+}
+
+AttrList encode_request(const ScoreRequest& request) {
+    AttrList out;
+    out.push_back(attr::send_str(kRequestAttr, kScoreRequest));
+    out.push_back(attr::send_str(kLabel, request.label));
+    out.push_back(attr::send_str(kClientAddress, request.client_address));
+    if (request.sites) out.push_back(attr::send_str(kSites, *request.sites));
+    if (request.min_ttl) out.push_back(attr::send_int(kMinTtl, *request.min_ttl));
+    if (request.max_ttl) out.push_back(attr::send_int(kMaxTtl, *request.max_ttl));
+    if (request.deadline_ms) out.push_back(attr::send_int(kDeadline, *request.deadline_ms));
+    return out;
+}
+
+AttrList encode_reply(const ScoreReply& reply) {
+    AttrList out;
+    out.reserve(7 + reply.sites.size() * 8);
+    out.push_back(attr::send_str(kLabel, reply.label));
+    out.push_back(attr::send_str(kStatus, to_string(reply.status)));
+    out.push_back(attr::send_str(kReason, reply.reason));
+    out.push_back(attr::send_str(kClientAddress, reply.client_address));
+    out.push_back(attr::send_int(kScore, reply.score));
+    out.push_back(attr::send_int(kTtl, reply.ttl));
+    out.push_back(attr::send_str(kDnsblName, reply.dnsbl_name));
+    for (const auto& site : reply.sites) {
+        out.push_back(attr::group_open());
+        out.push_back(attr::send_str(kSite, site.domain));
+        out.push_back(attr::send_str(kStatus, to_string(site.status)));
+        out.push_back(attr::send_str(kAddresses, site.addresses));
+        out.push_back(attr::send_int(kTtl, site.ttl));
+        out.push_back(attr::send_int(kWeight, site.weight));
+        out.push_back(attr::send_str(kReason, site.reason));
+        out.push_back(attr::group_close());
+    }
+    return out;
+}
+
+std::optional<ScoreRequest> decode_request(const AttrList& list, std::string* why) {
+    if (!is_score_request(list)) {
+        fail(why, "not a dnsbl_score request");
+        return std::nullopt;
+    }
+    ScoreRequest request;
+    std::set<std::string_view> seen;
+    for (std::size_t i = 1; i < list.size(); ++i) {
+        const Attr& a = list[i];
+        if (a.kind != Attr::Kind::text) {
+            fail(why, "unexpected attribute group");
+            return std::nullopt;
+        }
+        if (!seen.insert(a.name).second) {
+            fail(why, "duplicate attribute: " + a.name);
+            return std::nullopt;
+        }
+        if (a.name == kLabel) {
+            if (a.value.size() > kMaxLabel) {
+                fail(why, "label longer than " + std::to_string(kMaxLabel) + " bytes");
+                return std::nullopt;
+            }
+            request.label = a.value;
+        } else if (a.name == kClientAddress) {
+            request.client_address = a.value;
+        } else if (a.name == kSites) {
+            request.sites = a.value;
+        } else if (a.name == kMinTtl || a.name == kMaxTtl || a.name == kDeadline) {
+            auto v = parse_int(a.value);
+            const int max = a.name == kDeadline ? kMaxDeadlineMs : kMaxTtlValue;
+            if (!v || *v < (a.name == kDeadline ? 1 : 0) || *v > max) {
+                fail(why, "bad " + a.name + " value: " + a.value);
+                return std::nullopt;
+            }
+            (a.name == kMinTtl ? request.min_ttl : a.name == kMaxTtl ? request.max_ttl : request.deadline_ms) = *v;
+        } else {
+            fail(why, "unknown attribute: " + a.name);
+            return std::nullopt;
+        }
+    }
+    for (auto name : {kLabel, kClientAddress}) {
+        if (!seen.contains(name)) {
+            fail(why, "missing attribute: " + std::string(name));
+            return std::nullopt;
+        }
+    }
+    return request;
+}
+
+std::optional<ScoreReply> decode_reply(const AttrList& list, std::string* why) {
+    ScoreReply reply;
+    std::set<std::string_view> seen;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const Attr& a = list[i];
+        if (a.kind == Attr::Kind::group_open) {
+            std::size_t end = i + 1;
+            while (end < list.size() && list[end].kind != Attr::Kind::group_close)
+                ++end;
+            if (end == list.size()) {
+                fail(why, "unterminated site group");
+                return std::nullopt;
+            }
+            SiteResult site;
+            if (!decode_site(list, i + 1, end, site, why)) return std::nullopt;
+            if (reply.sites.size() >= kMaxSites) {
+                fail(why, "more than " + std::to_string(kMaxSites) + " sites");
+                return std::nullopt;
+            }
+            reply.sites.push_back(std::move(site));
+            i = end;
+            continue;
+        }
+        if (a.kind != Attr::Kind::text) {
+            fail(why, "malformed reply");
+            return std::nullopt;
+        }
+        if (!seen.insert(a.name).second) {
+            fail(why, "duplicate attribute: " + a.name);
+            return std::nullopt;
+        }
+        if (a.name == kLabel) {
+            reply.label = a.value;
+        } else if (a.name == kStatus) {
+            auto s = parse_reply_status(a.value);
+            if (!s) {
+                fail(why, "bad status value: " + a.value);
+                return std::nullopt;
+            }
+            reply.status = *s;
+        } else if (a.name == kReason) {
+            reply.reason = a.value;
+        } else if (a.name == kClientAddress) {
+            reply.client_address = a.value;
+        } else if (a.name == kScore || a.name == kTtl) {
+            auto v = parse_int(a.value);
+            if (!v) {
+                fail(why, "bad " + a.name + " value: " + a.value);
+                return std::nullopt;
+            }
+            (a.name == kScore ? reply.score : reply.ttl) = *v;
+        } else if (a.name == kDnsblName) {
+            reply.dnsbl_name = a.value;
+        }
+    }
+    for (auto name : {kLabel, kStatus, kClientAddress, kScore, kTtl}) {
+        if (!seen.contains(name)) {
+            fail(why, "missing attribute: " + std::string(name));
+            return std::nullopt;
+        }
+    }
+    return reply;
+}
+
+std::string request_label(const AttrList& list) {
+    for (const auto& a : list)
+        if (a.kind == Attr::Kind::text && a.name == kLabel) return a.value.substr(0, kMaxLabel);
+    return {};
+}
+
+} // namespace psm::dnsblog
