@@ -261,6 +261,12 @@ const ParamInfo kParameters[] = {
 
     // ---- psmaster's own parameters (not in stock Postfix). Each is
     // ---- documented in the man pages; add new ones here, sorted by name.
+    int_param("dnsblog_cache_size", "100000", 0, 0),
+    time_param("dnsblog_health_check_interval", "300s", 's', 0, 0),
+    string_param("dnsblog_nameservers", ""),
+    int_param("dnsblog_query_concurrency", "2000", 1, 0),
+    int_param("dnsblog_queue_limit", "50000", 0, 0),
+    string_param("dnsblog_resolv_conf", "/etc/resolv.conf"),
 };
 // clang-format on
 
