@@ -35,6 +35,7 @@
 #include "client_endpoint.hpp"
 #include "reply_formatter.hpp"
 #include "session_state.hpp"
+#include "smtp_address.hpp"
 
 #include "psm/util/line_buffer.hpp"
 
@@ -55,9 +56,9 @@ namespace psm::postscreen {
 
 class LookupMaps;
 class StringMatchList;
-
-// info_log_address_format
-enum class AddressForm : std::uint8_t { external, internal, invalid };
+namespace smtp_commands {
+enum class Verb : std::size_t;
+}
 
 // Built once at start-up; shared (read-only) by every session's engine.
 struct EngineSettings {
@@ -147,14 +148,15 @@ public:
     bool finished() const { return finished_; }
 
 private:
-    // The command table and the handlers (smtp_commands.cpp); `verb` is an
-    // index into that table.
-    Step execute(std::size_t verb, std::string_view args);
+    // The command handlers (smtp_commands.cpp).
+    Step execute(smtp_commands::Verb verb, std::string_view args);
     std::string reply(std::string_view text) const;
     Step drop(std::string_view reply);
     void enforce(std::string_view reply);
-    // Deep test failure bookkeeping; returns true when the action was drop.
-    bool fail_deep_test(Test test, Action action, std::string_view drop_reply, std::time_t now);
+    // A deep test's finding: FAIL (stamp 1, decided for this session), then
+    // the action (enforce: 550 at RCPT; ignore: PASS until min_ttl). Returns
+    // true when the action is drop.
+    bool fail_deep_test(Test test, Action action, std::time_t now);
 
     const EngineSettings& settings_;
     const ReplyFormatter& formatter_;
