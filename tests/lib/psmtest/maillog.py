@@ -127,6 +127,12 @@ class Maillog:
             out.append(line)
         return out
 
+    def text(self, since=None):
+        """The file's complete lines after `since` (default: the last mark;
+        0 for the whole file) as one string."""
+        since = self.last_mark if since is None else since
+        return "".join(line.raw + "\n" for line in self._read_from(since)[0])
+
     def texts(self, program=None, since=None):
         return [line.text for line in self.lines(program, None, since)]
 

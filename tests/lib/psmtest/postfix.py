@@ -191,11 +191,17 @@ class StockPostfix:
     * `params`: main.cf parameters added to (and overriding) the defaults.
     * `hold_mail`: keep accepted mail in the hold queue (default True).
     * `lifetime`: seconds after which the whole instance is killed.
+    * `services`: None for Debian's default services (see _dist_services);
+      else master.cf holds only `postlog` (the maillog needs it) plus these
+      entries (master.cf text, chroot as written, or Service objects).
+
+    The constructor already writes main.cf and master.cf: `config_dir` can
+    serve as `MAIL_CONFIG` for a daemon run without master.
     """
 
     def __init__(self, *, myhostname="stock.psm.test", dns=None,
                  resolv_options="timeout:1 attempts:2", params=None, hold_mail=True,
-                 lifetime=900.0, name="postfix"):
+                 lifetime=900.0, name="postfix", services=None):
         env.require_root()
         env.require_program(MASTER)
         self.dir = env.fixture_dir(name)
@@ -237,8 +243,16 @@ class StockPostfix:
         }
         self.main.update({k: str(v) for k, v in (params or {}).items()})
         self.services = {}
-        for svc in _dist_services():
-            self.services[svc.key] = svc
+        if services is None:
+            for svc in _dist_services():
+                self.services[svc.key] = svc
+        else:
+            self.add_service("postlog", "unix-dgram", "postlogd", private="n", maxproc="1")
+            for entry in services:
+                if isinstance(entry, Service):
+                    self.services[entry.key] = entry
+                else:
+                    self.add_master_line(entry)
         self._prepare_dirs()
 
     # -- layout -------------------------------------------------------------
@@ -345,6 +359,16 @@ class StockPostfix:
     def use_stock(self, command):
         self.use_daemon(command, os.path.join(env.STOCK_DAEMON_DIR, command))
 
+    def socket_path(self, name, private=None):
+        """Path of the UNIX-domain socket of service `name`: under
+        `queue/private/` or `queue/public/`. `private=None` follows the
+        master.cf private column of the `unix` (or `pass`) entry `name`
+        (`n` = public), private when there is none."""
+        if private is None:
+            svc = self.services.get((name, "unix")) or self.services.get((name, "pass"))
+            private = svc is None or svc.private != "n"
+        return os.path.join(self.queue_dir, "private" if private else "public", name)
+
     @property
     def main_cf_path(self):
         return os.path.join(self.config_dir, "main.cf")
@@ -387,6 +411,12 @@ class StockPostfix:
     def postconf(self, *args):
         """Run `postconf -c CONF args...`; its stdout."""
         return procs.run([POSTCONF, "-c", self.config_dir, *args], timeout=20).stdout
+
+    def postfix(self, *args, timeout=30.0, check=True):
+        """Run the stock `postfix -c CONF args...` command (e.g. `stop`,
+        `status`, `flush`); a CompletedProcess. `start()` is the way to start
+        master: `postfix start` would detach it from this fixture."""
+        return procs.run([POSTFIX, "-c", self.config_dir, *args], timeout=timeout, check=check)
 
     def listeners(self):
         return [svc.inet_endpoint for svc in self.services.values() if svc.inet_endpoint]
