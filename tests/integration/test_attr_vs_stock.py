@@ -8,10 +8,17 @@ import os
 import subprocess
 import unittest
 
-from minimal_stock import MinimalStock, bin_dir, usable
+from psmtest import StockPostfix, require_root
 
 REPLY_87 = (b"rbl_domain\x00zen.spamhaus.org\x00client_address\x00127.0.0.1\x00label\x000\x00"
             b"rbl_addr\x00\x00ttl\x004294967295\x00\x00")
+
+
+def bin_dir():
+    path = os.environ.get("PSM_BIN_DIR")
+    if not path:
+        raise RuntimeError("PSM_BIN_DIR is not set (run the tests through ctest)")
+    return path
 
 
 def attrtool(*args, stdin=None, timeout=30):
@@ -27,21 +34,13 @@ def decoded(stdout):
     return bytes.fromhex(lines[0][4:]), pairs
 
 
-@unittest.skipIf(usable(), usable())
 class AttrVsStock(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.pf = MinimalStock(["dnsblog unix - - n - 0 dnsblog",
-                               "tlsproxy unix - - n - 0 tlsproxy"])
-        try:
-            cls.pf.start()
-        except Exception:
-            cls.pf.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pf.cleanup()
+        require_root()
+        # Only postlog and the two stock daemons under test.
+        cls.pf = cls.enterClassContext(StockPostfix(services=["dnsblog unix - - n - 0 dnsblog",
+                                                              "tlsproxy unix - - n - 0 tlsproxy"]))
 
     def test_encoder_bytes_match_the_spec(self):
         r = attrtool("encode", "rbl_domain=zen.spamhaus.org", "client_address=127.0.0.1", "label=0",
@@ -50,7 +49,7 @@ class AttrVsStock(unittest.TestCase):
         self.assertEqual(len(r.stdout), 87)
 
     def test_stock_dnsblog_answers_our_request(self):
-        r = attrtool("-T", "20", "request", self.pf.socket("dnsblog"), "rbl_domain=nonexistent.invalid",
+        r = attrtool("-T", "20", "request", self.pf.socket_path("dnsblog"), "rbl_domain=nonexistent.invalid",
                      "client_address=127.0.0.2", "label=0")
         self.assertEqual(r.returncode, 0, r.stderr)
         raw, pairs = decoded(r.stdout)
@@ -68,7 +67,7 @@ class AttrVsStock(unittest.TestCase):
         self.assertNotIn(b"warning", r2.stdout)
 
     def test_stock_tlsproxy_announcement(self):
-        r = attrtool("request", self.pf.socket("tlsproxy"))
+        r = attrtool("request", self.pf.socket_path("tlsproxy"))
         self.assertEqual(r.returncode, 0, r.stderr)
         raw, pairs = decoded(r.stdout)
         self.assertEqual(raw, b"protocol\0tlsproxy_protocol\0\0")
@@ -87,13 +86,14 @@ class AttrVsStock(unittest.TestCase):
         ]
         for request in cases:
             with self.subTest(request=request):
-                before = len(self.pf.log_text())
-                r = attrtool("-T", "10", "request", self.pf.socket("dnsblog"), *request)
+                mark = self.pf.log.mark()
+                r = attrtool("-T", "10", "request", self.pf.socket_path("dnsblog"), *request)
                 self.assertEqual(r.returncode, 1)  # stock closes without a reply
                 self.assertIn(b"premature end-of-input", r.stderr)
-                self.pf.wait_for(lambda: "warning:" in self.pf.log_text()[before:], 10, "stock warning")
-                stock = [line.split("warning: ", 1)[1] for line in self.pf.log_text()[before:].splitlines()
-                         if "postfix/dnsblog[" in line and "warning: " in line]
+                self.pf.log.wait_for("warning:", since=mark, timeout=10)
+                stock = [line.text.split("warning: ", 1)[1]
+                         for line in self.pf.log.lines("postfix/dnsblog", since=mark)
+                         if line.pid is not None and "warning: " in line.text]
                 ours = attrtool("scan", "dnsblog socket", "rbl_domain", "client_address", "label:int",
                                 stdin=attrtool("encode", *request).stdout)
                 warning = [line[len(b"warning "):].decode() for line in ours.stdout.splitlines()

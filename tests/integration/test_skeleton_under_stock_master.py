@@ -12,13 +12,14 @@ import subprocess
 import time
 import unittest
 
-from minimal_stock import MinimalStock, bin_dir, usable
+from psmtest import StockPostfix, free_port, require_root, server_address, wait_until
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def bin_dir():
+    path = os.environ.get("PSM_BIN_DIR")
+    if not path:
+        raise RuntimeError("PSM_BIN_DIR is not set (run the tests through ctest)")
+    return path
 
 
 def talk(sock, *lines):
@@ -52,24 +53,27 @@ def alive(pid):
         return False
 
 
-@unittest.skipIf(usable(), usable())
 class SkeletonUnderStockMaster(unittest.TestCase):
     def setUp(self):
+        require_root()
         self.echod = os.path.join(bin_dir(), "psm-echod")
-        self.port = free_port()
-        self.pf = MinimalStock([
+        self.addr = server_address()
+        self.port = free_port(self.addr)
+        self.pf = StockPostfix(services=[
             "echo unix - - n - 0 psm-echod",
-            f"127.0.0.1:{self.port} inet n - n - 0 psm-echod",
+            f"{self.addr}:{self.port} inet n - n - 0 psm-echod",
             "single unix - - n - 0 psm-echod single",
         ])
-        self.pf.link_daemon("psm-echod", self.echod)
-        self.pf.start()
-        self.addCleanup(self.pf.cleanup)
+        self.pf.use_daemon("psm-echod", self.echod)
+        self.enterContext(self.pf)  # started now, stopped after the test
+
+    def log_text(self):
+        return self.pf.log.text(since=0)
 
     def our_problems(self):
         """master's warnings about our services, and our own warnings/fatals."""
         bad = []
-        for line in self.pf.log_text().splitlines():
+        for line in self.log_text().splitlines():
             if "/psm-echod[" in line and ("warning:" in line or "fatal:" in line or "panic:" in line):
                 bad.append(line)
             if "postfix/master[" in line and "warning:" in line:
@@ -77,66 +81,68 @@ class SkeletonUnderStockMaster(unittest.TestCase):
         return bad
 
     def test_unix_and_inet_services_answer(self):
-        with unix_client(self.pf.socket("echo")) as s:
+        with unix_client(self.pf.socket_path("echo")) as s:
             pid, uid, echoed, cwd = talk(s, "pid", "uid", "hello world", "cwd")
         self.assertEqual(echoed, "hello world")
         self.assertEqual(int(uid), pwd.getpwnam("postfix").pw_uid)  # -u: mail_owner
-        self.assertEqual(cwd, self.pf.queue)                        # cwd = queue_directory
+        self.assertEqual(cwd, self.pf.queue_dir)                    # cwd = queue_directory
         status = proc_status(int(pid))
         postfix_uid = str(pwd.getpwnam("postfix").pw_uid)
         self.assertEqual(status["Uid"].split(), [postfix_uid] * 4)
-        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+        with socket.create_connection((self.addr, self.port), timeout=10) as s:
             inet_pid, echoed = talk(s, "pid", "over tcp")
         self.assertEqual(echoed, "over tcp")
         self.assertNotEqual(inet_pid, pid)  # another service, another process
         # Several clients in turn reuse the running event server.
         for i in range(5):
-            with unix_client(self.pf.socket("echo")) as s:
+            with unix_client(self.pf.socket_path("echo")) as s:
                 self.assertEqual(talk(s, "pid", f"n{i}"), [pid, f"n{i}"])
         # A single server (one client at a time) answers too.
-        with unix_client(self.pf.socket("single")) as s:
+        with unix_client(self.pf.socket_path("single")) as s:
             self.assertEqual(talk(s, "single server")[0], "single server")
         time.sleep(0.5)  # let master read the last status updates
         self.assertEqual(self.our_problems(), [])
-        self.assertNotIn("throttling", self.pf.log_text())
+        self.assertNotIn("throttling", self.log_text())
 
     def test_reload_and_stop_end_the_children_cleanly(self):
-        with unix_client(self.pf.socket("echo")) as s:
+        with unix_client(self.pf.socket_path("echo")) as s:
             (old_pid,) = talk(s, "pid")
         old_pid = int(old_pid)
         self.pf.reload()  # master recreates the status channel: EOF on fd 5
-        self.pf.wait_for(lambda: not alive(old_pid), 10, "the old child to exit after reload")
-        with unix_client(self.pf.socket("echo")) as s:
+        wait_until(lambda: not alive(old_pid), 10, message="the old child to exit after reload")
+        with unix_client(self.pf.socket_path("echo")) as s:
             (new_pid,) = talk(s, "pid")
         self.assertNotEqual(int(new_pid), old_pid)
-        self.pf.stop()
-        self.pf.wait_for(lambda: not alive(int(new_pid)), 10, "the child to exit after stop")
-        log = self.pf.log_text()
+        # `postfix stop` (SIGTERM to master), not the fixture's stop(), which
+        # would kill whatever is left in master's process group.
+        self.pf.postfix("stop")
+        wait_until(lambda: not alive(int(new_pid)), 10, message="the child to exit after stop")
+        log = self.log_text()
         # A normal exit: no "exit status"/"killed by signal"/"bad command startup" from master.
         self.assertEqual(self.our_problems(), [])
         self.assertNotIn("exit status", log)
         self.assertNotIn("killed by signal", log)
 
 
-@unittest.skipIf(usable(), usable())
 class SkeletonStandAlone(unittest.TestCase):
     def setUp(self):
-        self.pf = MinimalStock([])  # only its config and queue directory; master not started
-        self.pf.write_config()
-        self.addCleanup(self.pf.cleanup)
-        self.env = dict(os.environ, MAIL_CONFIG=self.pf.conf)
+        require_root()
+        # Only its config and queue directory (written by the constructor); master not started.
+        self.pf = StockPostfix(services=[])
+        self.env = dict(os.environ, MAIL_CONFIG=self.pf.config_dir)
         self.echod = os.path.join(bin_dir(), "psm-echod")
 
     def test_listeners_of_its_own(self):
-        port = free_port()
+        addr = server_address()
+        port = free_port(addr)
         path = os.path.join(self.pf.dir, "echo.sock")
-        proc = subprocess.Popen([self.echod, "-L", f"inet:127.0.0.1:{port}", "-L", f"unix:{path}", "-o",
+        proc = subprocess.Popen([self.echod, "-L", f"inet:{addr}:{port}", "-L", f"unix:{path}", "-o",
                                  "max_idle=2"], env=self.env, stdin=subprocess.DEVNULL)
         try:
-            MinimalStock.wait_for(lambda: os.path.exists(path), 10, "the unix listener")
+            wait_until(lambda: os.path.exists(path), 10, message="the unix listener")
             with unix_client(path) as s:
                 self.assertEqual(talk(s, "via unix"), ["via unix"])
-            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            with socket.create_connection((addr, port), timeout=10) as s:
                 self.assertEqual(talk(s, "via inet"), ["via inet"])
             self.assertEqual(proc.wait(timeout=10), 0)  # max_idle 2s, then a clean exit
         finally:
