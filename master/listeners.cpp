@@ -80,7 +80,8 @@ UniqueFd open_unix(const std::string& path, int type, int backlog) {
     if (::unlink(path.c_str()) < 0 && errno != ENOENT) throw ConfigError("remove " + path + ": " + errno_text());
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&sun), sizeof(sun)) < 0)
         throw ConfigError("bind: " + path + ": " + errno_text());
-    if (::fchmod(fd.get(), 0666) < 0) throw ConfigError("fchmod socket " + path + ": " + errno_text());
+    // Linux ignores fchmod() on a socket: the mode of the name is what counts.
+    if (::chmod(path.c_str(), 0666) < 0) throw ConfigError("chmod socket " + path + ": " + errno_text());
     if (!dgram && ::listen(fd.get(), backlog) < 0) throw ConfigError("listen: " + errno_text());
     return fd;
 }
