@@ -63,7 +63,8 @@ private:
     void send() {
         if (pass_) {
             int p[2];
-            if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) return fail(std::strerror(errno));
+            // Blocking, as stock: the server may read before our write lands.
+            if (::pipe2(p, O_CLOEXEC) < 0) return fail(std::strerror(errno));
             pipe_read_.reset(p[0]);
             pipe_write_.reset(p[1]);
             if (int err = send_fd(socket_.native_handle(), pipe_read_.get()); err != 0) return fail(std::strerror(err));
