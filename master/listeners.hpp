@@ -9,6 +9,7 @@
 
 #include "service_plan.hpp"
 
+#include "psm/util/error.hpp"
 #include "psm/util/unique_fd.hpp"
 
 #include <vector>
@@ -21,9 +22,24 @@ struct ListenIdentity {
     bool switch_ids = false; // false in unit tests run without root
 };
 
-// Opens every listener of a service. Throws ConfigError with stock's fatal
-// text ("bind 127.0.0.1 port 25: Address already in use", "bind:
-// private/x: No such file or directory", ...). Nothing stays open on error.
+// A listener that could not be opened: what() is stock's fatal text ("bind
+// 127.0.0.1 port 25: Address already in use", "bind: private/x: No such
+// file or directory", ...), error the errno value behind it.
+class ListenError : public ConfigError {
+public:
+    ListenError(const std::string& text, int error) : ConfigError(text), error_(error) {}
+    int error() const { return error_; }
+
+private:
+    int error_;
+};
+
+// Opens listener number `index` of a service (inet: its index-th address;
+// other types have one). Throws ListenError.
+UniqueFd open_listener(const ServicePlan& service, std::size_t index, int backlog, const ListenIdentity& who);
+
+// Opens every listener of a service. Throws ListenError; nothing stays
+// open on error.
 std::vector<UniqueFd> open_listeners(const ServicePlan& service, int backlog, const ListenIdentity& who);
 
 } // namespace psm::master

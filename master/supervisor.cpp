@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <optional>
 
 namespace psm::master {
 
@@ -148,10 +149,11 @@ void Supervisor::arm_listeners(const std::shared_ptr<ServiceRuntime>& svc) {
     const unsigned epoch = ++svc->listen_epoch;
     for (const auto& d : svc->listeners) {
         boost::system::error_code ignored;
-        d->cancel(ignored); // no stale waits pile up
+        if (d) d->cancel(ignored); // no stale waits pile up
     }
     if (!svc->listening) return;
     for (const auto& d : svc->listeners) {
+        if (!d) continue; // released during a reload
         // The descriptor may already be readable (a connection queued while
         // children were available): that edge has passed, so check now.
         if (readable(d->native_handle())) {
@@ -385,29 +387,96 @@ void Supervisor::reload(MasterPlan next) {
     for (const auto& svc : services_)
         current.push_back(svc->plan);
     const PlanDiff diff = diff_plans(current, next.services);
-
-    // Open what is new before touching anything: a failure leaves the
-    // running configuration as it was.
-    std::vector<std::vector<UniqueFd>> fresh(next.services.size());
-    std::vector<std::size_t> old_index(next.services.size(), SIZE_MAX);
-    for (std::size_t n : diff.kept) {
+    const std::size_t none = SIZE_MAX;
+    std::vector<std::size_t> old_index(next.services.size(), none);
+    for (std::size_t n : diff.kept)
         for (std::size_t o = 0; o < current.size(); ++o)
             if (current[o].same_identity(next.services[n])) old_index[n] = o;
-    }
+
+    // The listeners of every new or changed service. An inet address and
+    // port that is already open (in this service before, or in a service
+    // that goes away) keeps its socket: binding it again would fail while
+    // the old children still hold it, and a kept socket refuses nobody.
+    // The rest is opened here, before anything changes.
+    struct Slot {
+        ServiceRuntime* donor = nullptr; // running service whose socket is taken over
+        std::size_t index = 0;           // its listener number
+        UniqueFd fd;                     // or a new socket
+    };
+    struct Donor {
+        ServiceRuntime* svc;
+        std::size_t index;
+        bool taken = false;
+    };
+    std::vector<Donor> donors;
+    for (std::size_t o : diff.removed)
+        if (current[o].type == ServiceType::inet)
+            for (std::size_t j = 0; j < services_[o]->listeners.size(); ++j)
+                donors.push_back({services_[o].get(), j});
+    std::vector<bool> rebuild(next.services.size(), false);
     for (std::size_t n = 0; n < next.services.size(); ++n) {
+        const std::size_t o = old_index[n];
+        if (o != none && current[o].same_listeners(next.services[n])) continue;
+        rebuild[n] = true;
+        if (o != none && current[o].type == ServiceType::inet)
+            for (std::size_t j = 0; j < services_[o]->listeners.size(); ++j)
+                donors.push_back({services_[o].get(), j});
+    }
+    std::vector<std::vector<Slot>> slots(next.services.size());
+    for (std::size_t n = 0; n < next.services.size(); ++n) {
+        if (!rebuild[n]) continue;
         const ServicePlan& p = next.services[n];
-        if (old_index[n] == SIZE_MAX || !current[old_index[n]].same_listeners(p))
-            fresh[n] = open_listeners(p, backlog(p), who_);
+        slots[n].resize(static_cast<std::size_t>(p.listen_fd_count()));
+        for (std::size_t i = 0; i < slots[n].size(); ++i) {
+            if (p.type == ServiceType::inet) {
+                auto it = std::find_if(donors.begin(), donors.end(), [&](const Donor& d) {
+                    return !d.taken && d.svc->plan.port == p.port && d.svc->plan.addresses.at(d.index) == p.addresses[i];
+                });
+                if (it != donors.end()) {
+                    it->taken = true;
+                    slots[n][i].donor = it->svc;
+                    slots[n][i].index = it->index;
+                    continue;
+                }
+            }
+            // Throws ListenError, a ConfigError: the new sockets close with
+            // `slots` and the running configuration stays.
+            slots[n][i].fd = open_listener(p, i, backlog(p), who_);
+        }
     }
 
+    // From here on nothing fails. Quiet the services that give up sockets,
+    // hand the sockets over, then stop what is gone.
+    for (std::size_t o : diff.removed) {
+        services_[o]->listening = false;
+        arm_listeners(services_[o]); // cancels the waits
+    }
+    for (std::size_t n = 0; n < next.services.size(); ++n) {
+        if (!rebuild[n] || old_index[n] == none) continue;
+        services_[old_index[n]]->listening = false;
+        arm_listeners(services_[old_index[n]]);
+    }
+    std::vector<std::vector<std::unique_ptr<Descriptor>>> built(next.services.size());
+    for (std::size_t n = 0; n < next.services.size(); ++n) {
+        for (Slot& slot : slots[n]) {
+            if (slot.donor != nullptr) {
+                built[n].push_back(std::move(slot.donor->listeners[slot.index]));
+                ::listen(built[n].back()->native_handle(), backlog(next.services[n])); // this service's backlog
+            } else {
+                built[n].push_back(std::make_unique<Descriptor>(io_, slot.fd.release()));
+            }
+        }
+    }
     for (std::size_t o : diff.removed)
         stop_service(services_[o]);
+
     plan_.settings = next.settings;
     std::vector<std::shared_ptr<ServiceRuntime>> running;
     for (std::size_t n = 0; n < next.services.size(); ++n) {
         const ServicePlan& p = next.services[n];
-        if (old_index[n] == SIZE_MAX) {
-            auto svc = make_runtime(p, std::move(fresh[n]));
+        if (old_index[n] == none) {
+            auto svc = std::make_shared<ServiceRuntime>(io_, p);
+            svc->listeners = std::move(built[n]);
             running.push_back(svc);
             start_service(svc);
             continue;
@@ -416,13 +485,7 @@ void Supervisor::reload(MasterPlan next) {
         running.push_back(svc);
         svc->plan = p;
         svc->acct.reconfigure(p.max_proc, p.argv.stress_index >= 0);
-        if (!fresh[n].empty()) {
-            svc->listening = false;
-            ++svc->listen_epoch;
-            svc->listeners.clear();
-            for (UniqueFd& fd : fresh[n])
-                svc->listeners.push_back(std::make_unique<Descriptor>(io_, fd.release()));
-        }
+        if (rebuild[n]) svc->listeners = std::move(built[n]); // sockets not taken over close here
         svc->cond_wake_pending = p.wakeup_conditional;
         restart_status_channel(svc);
         update_listen(svc);

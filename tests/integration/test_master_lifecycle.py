@@ -239,6 +239,66 @@ class Reload(unittest.TestCase):
             self.assertEqual(echo_once(self.echo), "ping")
 
 
+def listen_inode(address, port):
+    """Inode of the listening TCP socket on address:port (from /proc/net/tcp)."""
+    want = "%08X:%04X" % (int.from_bytes(socket.inet_aton(address), "little"), port)
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1] == want and fields[3] == "0A":
+                return int(fields[9])
+    return None
+
+
+class ReloadListeners(unittest.TestCase):
+    """Listeners that change on reload are re-opened; an address that stays
+    keeps its socket (no refused connection), also when it moves between
+    master.cf entries."""
+
+    def setUp(self):
+        require_root()
+        self.pf = OurMaster(params={"inet_interfaces": "127.0.0.1"})
+        self.addCleanup(self.pf.stop)
+        self.pf.use_ours("psm-echod")
+        self.port = netalloc.free_port("127.0.0.1")
+        self.other = netalloc.server_address()
+
+    def echo_tcp(self, address):
+        with socket.create_connection((address, self.port), timeout=10) as s:
+            s.sendall(b"tcp\n")
+            return s.makefile().readline().strip()
+
+    def test_interfaces_change_keeps_the_address_that_stays(self):
+        self.pf.add_service(str(self.port), "inet", "psm-echod", private="n", maxproc="0")
+        self.pf.start()
+        before = listen_inode("127.0.0.1", self.port)
+        self.assertIsNotNone(before)
+        self.pf.set(inet_interfaces=f"127.0.0.1, {self.other}")
+        self.pf.hup()
+        procs.wait_until(lambda: netalloc.is_listening(self.other, self.port), 5, message="new address")
+        self.assertEqual(listen_inode("127.0.0.1", self.port), before)  # the same socket
+        self.assertEqual(self.echo_tcp("127.0.0.1"), "tcp")
+        self.assertEqual(self.echo_tcp(self.other), "tcp")
+        self.pf.set(inet_interfaces=self.other)
+        self.pf.hup()
+        procs.wait_until(lambda: not netalloc.is_listening("127.0.0.1", self.port), 5, message="old address")
+        self.assertEqual(self.echo_tcp(self.other), "tcp")
+        self.assertEqual([l.raw for l in self.pf.log.lines("master") if l.severity != "info"], [])
+
+    def test_address_moves_to_another_entry(self):
+        self.pf.add_service(f"127.0.0.1:{self.port}", "inet", "psm-echod", private="n", maxproc="0")
+        self.pf.start()
+        self.assertEqual(self.echo_tcp("127.0.0.1"), "tcp")
+        # Same address and port, written as a bare port: another service,
+        # whose socket can only be bound once the old one is closed.
+        self.pf.remove_service(f"127.0.0.1:{self.port}", "inet")
+        self.pf.add_service(str(self.port), "inet", "psm-echod", private="n", maxproc="0")
+        mark = self.pf.hup()
+        time.sleep(0.3)
+        self.assertEqual(self.echo_tcp("127.0.0.1"), "tcp")
+        self.pf.log.assert_absent(r"^(error|warning):", "master", since=mark, wait=0.2)
+
+
 class Stop(unittest.TestCase):
     def test_sigterm_stops_every_child(self):
         require_root()
