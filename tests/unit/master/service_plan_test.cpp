@@ -141,3 +141,24 @@ TEST_CASE("reload diff: identity is socket name and type", "[master][plan]") {
     CHECK(c.services[0].same_identity(e.services[0]));
     CHECK_FALSE(c.services[0].same_listeners(e.services[0])); // re-opened on reload
 }
+
+TEST_CASE("the bundled configuration (proto/config) makes a plan", "[master][plan]") {
+    std::string here = __FILE__; // tests/unit/master/service_plan_test.cpp
+    const std::string dir = here.substr(0, here.rfind("/tests/unit/")) + "/proto/config";
+    PlanOptions options;
+    options.lookup_owner = false;
+    MasterPlan p = load_master_plan(dir, options);
+    CHECK(p.settings.queue_directory == "/var/spool/postfix");
+    CHECK(p.settings.pid_file == "/var/lib/psmaster/master.pid");
+    CHECK(p.settings.lock_file == "/var/lib/psmaster/master.lock");
+    REQUIRE(p.services.size() == 3);
+    CHECK(p.services[0].name == "smtp");
+    CHECK(p.services[0].port == 25);
+    CHECK(p.services[0].argv.argv == Args{"postscreen", "-l", "-n", "smtp", "-t", "inet", "-u"});
+    CHECK(p.services[0].path == "/usr/local/lib/psmaster/postscreen");
+    CHECK(p.services[1].name == "private/psm-dnsblog");
+    CHECK(p.services[1].argv.argv == Args{"dnsblog", "-z", "-n", "psm-dnsblog", "-t", "unix", "-u"});
+    CHECK(p.services[2].name == "private/psm-tlsproxy");
+    CHECK(p.services[2].argv.argv == Args{"tlsproxy", "-z", "-n", "psm-tlsproxy", "-t", "unix", "-u"});
+    CHECK(p.warnings.empty());
+}
