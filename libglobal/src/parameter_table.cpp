@@ -64,6 +64,7 @@ const ParamInfo kParameters[] = {
     string_param("data_directory", "/var/lib/postfix", 1, 0),
     int_param("debug_peer_level", "2", 1, 0),
     string_param("debug_peer_list", ""),
+    string_param("default_database_type", "hash", 1, 0),
     int_param("default_process_limit", "100", 1, 0),
     int_param("delay_logging_resolution_limit", "2", 0, 6),
     bool_param("disable_vrfy_command", "no"),
