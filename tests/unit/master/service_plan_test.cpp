@@ -154,7 +154,10 @@ TEST_CASE("the bundled configuration (proto/config) makes a plan", "[master][pla
     REQUIRE(p.services.size() == 3);
     CHECK(p.services[0].name == "smtp");
     CHECK(p.services[0].port == 25);
-    CHECK(p.services[0].argv.argv == Args{"postscreen", "-l", "-n", "smtp", "-t", "inet", "-u"});
+    // inet_interfaces = all: the wildcard address of each protocol the host has.
+    Args postscreen{"postscreen", "-l", "-n", "smtp", "-t", "inet", "-u"};
+    if (p.services[0].addresses.size() > 1) postscreen.insert(postscreen.end(), {"-s", "2"});
+    CHECK(p.services[0].argv.argv == postscreen);
     CHECK(p.services[0].path == "/usr/local/lib/psmaster/postscreen");
     CHECK(p.services[1].name == "private/psm-dnsblog");
     CHECK(p.services[1].argv.argv == Args{"dnsblog", "-z", "-n", "psm-dnsblog", "-t", "unix", "-u"});
