@@ -164,8 +164,8 @@ int master_main(int argc, char** argv) {
     ensure_stdio();
 
     std::vector<std::string> args(argv, argv + argc);
-    const std::string program = MasterOptions().program;
-    configure_logging(args.empty() ? program : parse_master_options({args[0]}).program, nullptr, true);
+    configure_logging(args.empty() ? MasterOptions().program : parse_master_options({args[0]}).program, nullptr,
+                      true);
 
     if (::getuid() != 0) msg_fatal("the master command is reserved for the superuser");
     if (::geteuid() != ::getuid()) msg_fatal("the master command must not run as a set-uid process");
@@ -182,6 +182,12 @@ int master_main(int argc, char** argv) {
     if (config_dir.empty()) {
         const char* env = std::getenv("MAIL_CONFIG");
         config_dir = env && *env ? env : kDefaultConfigDir;
+    }
+    // Children and reloads read it after master moved to queue_directory.
+    if (config_dir.front() != '/') {
+        char cwd[4096];
+        if (::getcwd(cwd, sizeof(cwd)) == nullptr) msg_fatal("getcwd: %s", errno_text());
+        config_dir = std::string(cwd) + "/" + config_dir;
     }
     ::setenv("MAIL_CONFIG", config_dir.c_str(), 1);
     if (opts.debug) msg_warn("-D: psmaster runs no debugger; option ignored");
@@ -247,6 +253,9 @@ int master_main(int argc, char** argv) {
         msg_info("reload -- version %s, configuration %s", psmaster_version(), config_dir.c_str());
         try {
             MasterPlan next = load();
+            if (next.settings.queue_directory != supervisor.plan().settings.queue_directory)
+                throw ConfigError("queue_directory changed to " + next.settings.queue_directory +
+                                  ": stop and start master to change it");
             for (const std::string& w : next.warnings)
                 msg_warn("%s", w.c_str());
             for (const std::string& n : next.notes)
