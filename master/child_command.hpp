@@ -32,9 +32,9 @@ ChildArgv build_child_argv(const MasterService& service, const ArgvFlags& flags)
 
 struct EnvironmentSettings {
     std::string import_environment; // main.cf import_environment
-    std::string config_dir;          // always exported as MAIL_CONFIG
-    std::string syslog_name;         // MAIL_LOGTAG, subject to import_environment
-    std::string maillog_file;        // non-empty: POSTLOG_SERVICE and POSTLOG_HOSTNAME
+    std::string config_dir;         // always exported as MAIL_CONFIG
+    std::string syslog_name;        // MAIL_LOGTAG, subject to import_environment
+    std::string maillog_file;       // non-empty: POSTLOG_SERVICE and POSTLOG_HOSTNAME
     std::string queue_directory;
     std::string postlog_service_name;
     std::string myhostname;

@@ -92,8 +92,7 @@ UniqueFd open_unix(const std::string& path, int type, int backlog) {
 
 UniqueFd open_fifo(const std::string& path) {
     constexpr mode_t kMode = 0622;
-    if (::unlink(path.c_str()) < 0 && errno != ENOENT)
-        fail("fifo_listen: remove " + path + ": " + errno_text());
+    if (::unlink(path.c_str()) < 0 && errno != ENOENT) fail("fifo_listen: remove " + path + ": " + errno_text());
     if (::mkfifo(path.c_str(), kMode) < 0) fail("fifo_listen: create fifo " + path + ": " + errno_text());
     // Read-write keeps the fifo from reporting EOF when writers come and go.
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));

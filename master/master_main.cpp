@@ -164,8 +164,7 @@ int master_main(int argc, char** argv) {
     ensure_stdio();
 
     std::vector<std::string> args(argv, argv + argc);
-    configure_logging(args.empty() ? MasterOptions().program : parse_master_options({args[0]}).program, nullptr,
-                      true);
+    configure_logging(args.empty() ? MasterOptions().program : parse_master_options({args[0]}).program, nullptr, true);
 
     if (::getuid() != 0) msg_fatal("the master command is reserved for the superuser");
     if (::geteuid() != ::getuid()) msg_fatal("the master command must not run as a set-uid process");

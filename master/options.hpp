@@ -14,15 +14,15 @@ inline constexpr const char* kDefaultConfigDir = "/etc/psmaster";
 
 struct MasterOptions {
     std::string program = "master"; // basename of argv[0]
-    std::string config_dir;          // -c; empty: MAIL_CONFIG or kDefaultConfigDir
-    bool debug = false;              // -D (accepted; psmaster runs no debugger)
-    bool detach = true;              // cleared by -d
-    long exit_time = -1;             // -e seconds; -1: never
-    bool init_mode = false;          // -i (only as PID 1)
-    bool keep_stdout = false;        // -s (and -i)
-    bool test_lock = false;          // -t
-    int verbose = 0;                 // -v, repeatable
-    bool wait = false;               // -w
+    std::string config_dir;         // -c; empty: MAIL_CONFIG or kDefaultConfigDir
+    bool debug = false;             // -D (accepted; psmaster runs no debugger)
+    bool detach = true;             // cleared by -d
+    long exit_time = -1;            // -e seconds; -1: never
+    bool init_mode = false;         // -i (only as PID 1)
+    bool keep_stdout = false;       // -s (and -i)
+    bool test_lock = false;         // -t
+    int verbose = 0;                // -v, repeatable
+    bool wait = false;              // -w
 };
 
 // Thrown for a command line stock master rejects. what() is the text stock

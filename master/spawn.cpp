@@ -54,7 +54,8 @@ void reset_signals() {
 }
 
 void place_descriptors(const SpawnRequest& r) {
-    std::vector<std::pair<int, int>> moves = {{r.flow_read, kFlowRead}, {r.flow_write, kFlowWrite}, {r.status, kStatus}};
+    std::vector<std::pair<int, int>> moves = {
+        {r.flow_read, kFlowRead}, {r.flow_write, kFlowWrite}, {r.status, kStatus}};
     for (std::size_t i = 0; i < r.listen.size(); ++i)
         moves.emplace_back(r.listen[i], kFirstListen + static_cast<int>(i));
     const int highest = kFirstListen + static_cast<int>(r.listen.size()) - 1;

@@ -11,13 +11,13 @@
 namespace psm::master {
 
 struct SpawnRequest {
-    std::string path;                  // executable
-    std::vector<std::string> argv;     // argv[0] as written in master.cf
-    std::vector<std::string> env;      // complete environment (GENERATION included)
-    int flow_read = -1;                // becomes fd 3
-    int flow_write = -1;               // becomes fd 4
-    int status = -1;                   // becomes fd 5
-    std::vector<int> listen;           // become fds 6, 7, ...
+    std::string path;              // executable
+    std::vector<std::string> argv; // argv[0] as written in master.cf
+    std::vector<std::string> env;  // complete environment (GENERATION included)
+    int flow_read = -1;            // becomes fd 3
+    int flow_write = -1;           // becomes fd 4
+    int status = -1;               // becomes fd 5
+    std::vector<int> listen;       // become fds 6, 7, ...
 };
 
 // Returns the child's pid, or -1 with errno set when fork() failed. In the

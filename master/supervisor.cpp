@@ -8,8 +8,8 @@
 #include "psm/util/error.hpp"
 #include "psm/util/log.hpp"
 
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <fcntl.h>
@@ -162,10 +162,11 @@ void Supervisor::arm_listeners(const std::shared_ptr<ServiceRuntime>& svc) {
             });
             return;
         }
-        d->async_wait(Descriptor::wait_read, [this, weak = std::weak_ptr(svc), epoch](const boost::system::error_code& ec) {
-            if (ec) return;
-            if (auto s = weak.lock()) on_connection_pending(s, epoch);
-        });
+        d->async_wait(Descriptor::wait_read,
+                      [this, weak = std::weak_ptr(svc), epoch](const boost::system::error_code& ec) {
+                          if (ec) return;
+                          if (auto s = weak.lock()) on_connection_pending(s, epoch);
+                      });
     }
 }
 
@@ -430,7 +431,8 @@ void Supervisor::reload(MasterPlan next) {
         for (std::size_t i = 0; i < slots[n].size(); ++i) {
             if (p.type == ServiceType::inet) {
                 auto it = std::find_if(donors.begin(), donors.end(), [&](const Donor& d) {
-                    return !d.taken && d.svc->plan.port == p.port && d.svc->plan.addresses.at(d.index) == p.addresses[i];
+                    return !d.taken && d.svc->plan.port == p.port &&
+                           d.svc->plan.addresses.at(d.index) == p.addresses[i];
                 });
                 if (it != donors.end()) {
                     it->taken = true;

@@ -38,8 +38,7 @@ public:
     StreamTrigger(asio::io_context& io, std::function<void(const std::string&)> on_error)
         : socket_(io), timer_(io), on_error_(std::move(on_error)) {}
 
-    template <class Endpoint>
-    void start(const Endpoint& endpoint, bool pass) {
+    template <class Endpoint> void start(const Endpoint& endpoint, bool pass) {
         pass_ = pass;
         timer_.expires_after(kConnectTimeout);
         timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {

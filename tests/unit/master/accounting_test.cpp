@@ -57,7 +57,8 @@ TEST_CASE("throttled services are not watched", "[master][accounting]") {
     CHECK(a.should_listen(1000, "s", "private/s", nullptr));
 }
 
-TEST_CASE("stress-capable service at its limit: stock's warning once per 1000 s, stress period", "[master][accounting]") {
+TEST_CASE("stress-capable service at its limit: stock's warning once per 1000 s, stress period",
+          "[master][accounting]") {
     ProcessAccounting a(2, true);
     a.add_child(1, 1);
     a.status(1, 1, kTaken);

@@ -51,8 +51,8 @@ TEST_CASE("argv flags: -d, -v, -c, -s, private daemon path", "[master][argv]") {
     flags.local_only = false;
     flags.listen_fd_count = 2;
     ChildArgv a = build_child_argv(service("smtp inet n n y - 5 smtpd -o a=b x"), flags);
-    CHECK(a.argv == Args{"smtpd", "-n", "smtp", "-t", "inet", "-d", "-v", "-c", "-o", "stress=", "-s", "2", "-o",
-                         "a=b", "x"});
+    CHECK(a.argv ==
+          Args{"smtpd", "-n", "smtp", "-t", "inet", "-d", "-v", "-c", "-o", "stress=", "-s", "2", "-o", "a=b", "x"});
     CHECK(a.stress_index == 9);
     // Observed: "./dumper" keeps argv[0] as written and basename decides -n.
     flags = ArgvFlags{};

@@ -13,8 +13,8 @@ namespace {
 using Args = std::vector<std::string>;
 
 MasterPlan plan_of(std::string main_cf, std::string_view master_cf) {
-    main_cf = "compatibility_level = 3.6\nqueue_directory = /q\ndata_directory = /d\ndaemon_directory = /bin/psm\n" +
-              main_cf;
+    main_cf =
+        "compatibility_level = 3.6\nqueue_directory = /q\ndata_directory = /d\ndaemon_directory = /bin/psm\n" + main_cf;
     Config config = Config::from_main_cf(parse_main_cf(main_cf, "/etc/t/main.cf"), "/etc/t");
     MasterCf cf = parse_master_cf(master_cf, "/etc/t/master.cf", config);
     PlanOptions options;
@@ -58,8 +58,7 @@ TEST_CASE("plan: globals, paths and environment", "[master][plan]") {
     CHECK(s.throttle_delay == 60);
     CHECK(s.listen_fd_count() == 1);
     // psmaster's own state directory for the pid file (process_id_directory).
-    p = plan_of("process_id_directory = /var/lib/psmaster\nservice_throttle_time = 5s\n",
-                "public unix n - n - 1 x\n");
+    p = plan_of("process_id_directory = /var/lib/psmaster\nservice_throttle_time = 5s\n", "public unix n - n - 1 x\n");
     CHECK(p.settings.pid_file == "/var/lib/psmaster/master.pid");
     CHECK(p.services.front().name == "public/public");
     CHECK(p.services.front().throttle_delay == 5);
@@ -85,7 +84,8 @@ TEST_CASE("plan: both protocols, wildcard and loopback lists", "[master][plan]")
     CHECK(p.services[0].argv.argv == Args{"x", "-n", "2525", "-t", "inet", "-u", "-s", "2"});
     p = plan_of("inet_interfaces = all\ninet_protocols = ipv4\n", "2525 inet n - n - 2 x\n");
     CHECK(texts(p.services[0].addresses) == Args{"0.0.0.0"});
-    CHECK(p.services[0].argv.argv == Args{"x", "-n", "2525", "-t", "inet", "-u", "-o", "stress="}); // wildcard: not loopback
+    CHECK(p.services[0].argv.argv ==
+          Args{"x", "-n", "2525", "-t", "inet", "-u", "-o", "stress="}); // wildcard: not loopback
     p = plan_of("inet_interfaces = 127.0.0.2, [::1], 127.0.0.2\ninet_protocols = all\n", "2525 inet n - n - 0 x\n");
     CHECK(texts(p.services[0].addresses) == Args{"127.0.0.2", "::1"});
 }
@@ -107,7 +107,8 @@ TEST_CASE("plan: errors worded as stock", "[master][plan]") {
           "/etc/t/master.cf: line 1: bad hostname or network address: [::1]:25");
     CHECK(error_of("inet_protocols = ipv4\n", "\nno-such-port-name inet n - n - - x\n") ==
           "/etc/t/master.cf: line 2: no-such-port-name: Servname not supported for ai_socktype");
-    CHECK(error_of("", "x unix - - n - - x\ny bogus - - n - - y\n") == "/etc/t/master.cf: line 2: bad transport type: bogus");
+    CHECK(error_of("", "x unix - - n - - x\ny bogus - - n - - y\n") ==
+          "/etc/t/master.cf: line 2: bad transport type: bogus");
 }
 
 TEST_CASE("ports: numbers, known_tcp_ports, unknown names", "[master][plan]") {
@@ -122,14 +123,14 @@ TEST_CASE("ports: numbers, known_tcp_ports, unknown names", "[master][plan]") {
 }
 
 TEST_CASE("reload diff: identity is socket name and type", "[master][plan]") {
-    MasterPlan a = plan_of("inet_protocols = ipv4\ninet_interfaces = loopback-only\n",
-                           "echo unix - - n - 0 psm-echod\n"
-                           "gone unix - - n - 0 psm-echod\n"
-                           "127.0.0.1:2525 inet n - n - 1 x\n");
+    MasterPlan a =
+        plan_of("inet_protocols = ipv4\ninet_interfaces = loopback-only\n", "echo unix - - n - 0 psm-echod\n"
+                                                                            "gone unix - - n - 0 psm-echod\n"
+                                                                            "127.0.0.1:2525 inet n - n - 1 x\n");
     MasterPlan b = plan_of("inet_protocols = ipv4\ninet_interfaces = loopback-only\n",
                            "127.0.0.1:2525 inet n - n - 3 x -o changed=yes\n"
                            "echo pass - - n - 0 psm-echod\n" // same name, other type: a new service
-                           "echo unix n - n - 0 psm-echod\n"  // public/echo: a new socket
+                           "echo unix n - n - 0 psm-echod\n" // public/echo: a new socket
                            "new unix - - n - 0 psm-echod\n");
     PlanDiff d = diff_plans(a.services, b.services);
     CHECK(d.kept == std::vector<std::size_t>{0});

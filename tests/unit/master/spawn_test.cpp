@@ -61,7 +61,8 @@ TEST_CASE("spawn: protocol descriptors, argv[0] as written, exact environment", 
     r.path = "/bin/sh";
     r.argv = {"mydaemon", "-c",
               "{ echo \"$0\"; for fd in 3 4 5 6; do stat -L -c %i /proc/$$/fd/$fd; done;"
-              " env | sort | tr '\\n' ' '; echo; } > " + out};
+              " env | sort | tr '\\n' ' '; echo; } > " +
+                  out};
     r.env = {"GENERATION=7", "MAIL_CONFIG=/etc/x"};
     r.flow_read = flow[0];
     r.flow_write = flow[1];
