@@ -4,6 +4,8 @@
 // environment rooted at the file's directory, no transactions, 4096 hash
 // elements, keys and values stored with one trailing NUL. Reads accept both
 // the NUL and the no-NUL style and stick with the first that matches.
+// DictOpenOptions::crash_safe adds the page journal of db_journal.hpp.
+#include "db_journal.hpp"
 #include "dict_keys.hpp"
 #include "dict_surrogate.hpp"
 #include "dict_types.hpp"
@@ -21,6 +23,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 namespace psm::dict_types {
@@ -80,6 +83,12 @@ public:
 
     // Opens the file; returns an empty string or the failure reason.
     std::string open(DBTYPE type);
+    // crash_safe, before open(): creates a missing file, takes the
+    // persistent lock (lock_busy and errno when it is held elsewhere) and
+    // recovers the journal. An empty string or the failure reason.
+    std::string prepare_crash_safe(DBTYPE type, bool& lock_busy);
+    // crash_safe, after open(): starts capturing writes.
+    std::string start_journal();
     // The persistent exclusive lock (DictOpenOptions::lock); false with errno set.
     bool lock_exclusive();
     void warn_if_older_than(const std::string& source_path);
@@ -90,6 +99,7 @@ public:
     DictStatus sequence(bool first, std::string& key, std::string& value) override;
     bool supports_sequence() const override { return true; }
     bool file_changed() const override;
+    bool flush() override;
 
 private:
     // Per-access flock (shared for reads, exclusive for writes) when the
@@ -130,21 +140,102 @@ private:
     std::unique_ptr<Dbc, CursorCloser> cursor_;
     int fd_ = -1;
     time_t mtime_ = 0;
-    bool try_nul_ = true;   // records may carry a trailing NUL
-    bool try_plain_ = true; // records may lack it
+    bool try_nul_ = true;                // records may carry a trailing NUL
+    bool try_plain_ = true;              // records may lack it
+    UniqueFd lock_fd_;                   // crash_safe: holds the persistent lock
+    std::unique_ptr<DbJournal> journal_; // crash_safe
 };
 
 DbDict::~DbDict() {
     cursor_.reset();
+    bool flushed = true;
     if (db_) {
         int rc = db_->sync(0);
         if (rc != 0) msg_error("flush database %s: %s", db_path_.c_str(), DbEnv::strerror(rc));
+        if (journal_ && !journal_->commit()) {
+            flushed = false;
+            msg_error("flush database %s: %s", db_path_.c_str(), std::strerror(errno));
+        }
+        // With a journal, anything written from here on is dropped: after a
+        // failed commit the next open recovers from the journal instead.
         rc = db_->close(0);
         if (rc != 0)
             msg_info("close database %s: %s (possible Berkeley DB bug)", db_path_.c_str(), DbEnv::strerror(rc));
         db_.reset();
     }
+    if (journal_) {
+        journal_->detach();
+        if (flushed) journal_->remove_file();
+    }
     if (env_open_) env_.close(0);
+}
+
+std::string DbDict::prepare_crash_safe(DBTYPE type, bool& lock_busy) {
+    lock_busy = false;
+    lock_fd_.reset(::open(db_path_.c_str(), O_RDWR | O_CLOEXEC));
+    if (!lock_fd_ && errno == ENOENT) {
+        // Berkeley DB creates a file under a temporary name and renames it
+        // when complete; a throw-away handle does that, then ours opens it.
+        DbEnv env(DB_CXX_NO_EXCEPTIONS);
+        env.set_errcall(db_error_callback);
+        int rc = env.open(dir_name(db_path_).c_str(), DB_INIT_MPOOL | DB_CREATE | DB_PRIVATE, 0);
+        if (rc != 0) return std::string("open DB environment: ") + DbEnv::strerror(rc);
+        {
+            Db db(&env, DB_CXX_NO_EXCEPTIONS);
+            if (type == DB_HASH) db.set_h_nelem(kHashElements);
+            rc = db.open(nullptr, base_name(db_path_).c_str(), nullptr, type, DB_CREATE,
+                         static_cast<int>(options_.file_mode));
+            db.close(0);
+        }
+        env.close(0);
+        if (rc != 0) return "open database " + db_path_ + ": " + DbEnv::strerror(rc);
+        lock_fd_.reset(::open(db_path_.c_str(), O_RDWR | O_CLOEXEC));
+    }
+    if (!lock_fd_) return "open database " + db_path_ + ": " + std::strerror(errno);
+    if (::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) < 0) {
+        lock_busy = true;
+        return {};
+    }
+    auto recovery = DbJournal::recover(db_path_, lock_fd_.get());
+    const std::string journal = DbJournal::journal_path(db_path_);
+    switch (recovery.outcome) {
+    case DbJournal::Recovery::Outcome::none:
+        break;
+    case DbJournal::Recovery::Outcome::incomplete:
+        msg_info("%s: discarded %s of an update that was interrupted before it was complete", db_path_.c_str(),
+                 journal.c_str());
+        break;
+    case DbJournal::Recovery::Outcome::replayed:
+        msg_warn("%s: completed an interrupted update from %s (%zu pages)", db_path_.c_str(), journal.c_str(),
+                 recovery.blocks);
+        break;
+    case DbJournal::Recovery::Outcome::mismatch:
+        msg_warn("%s: discarded %s: the file was changed by another program since", db_path_.c_str(), journal.c_str());
+        break;
+    case DbJournal::Recovery::Outcome::failed:
+        return "recover database " + db_path_ + ": " + recovery.error;
+    }
+    return {};
+}
+
+std::string DbDict::start_journal() {
+    journal_ = std::make_unique<DbJournal>(db_path_);
+    if (std::string why = journal_->open(options_.file_mode); !why.empty()) return why;
+    u_int32_t page_size = 0;
+    int rc = db_->get_pagesize(&page_size);
+    if (rc != 0 || page_size == 0) return "get database page size: " + std::string(DbEnv::strerror(rc));
+    journal_->attach(fd_, page_size);
+    return {};
+}
+
+bool DbDict::flush() {
+    if (!db_ || !options_.writable) return true;
+    int rc = db_->sync(0);
+    if (rc != 0) {
+        errno = rc;
+        return false;
+    }
+    return !journal_ || journal_->commit();
 }
 
 std::string DbDict::open(DBTYPE type) {
@@ -186,6 +277,7 @@ std::string DbDict::open(DBTYPE type) {
 }
 
 bool DbDict::lock_exclusive() {
+    if (lock_fd_) return true; // crash_safe: taken before the open
     return ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
 }
 
@@ -220,12 +312,9 @@ DictLookup DbDict::lookup(std::string_view key_view) {
 }
 
 DictStatus DbDict::after_write() {
-    if (options_.sync_update) {
-        int rc = db_->sync(0);
-        if (rc != 0) {
-            msg_error("%s: flush dictionary: %s", db_path_.c_str(), DbEnv::strerror(rc));
-            return DictStatus::error;
-        }
+    if (options_.sync_update && !flush()) {
+        msg_error("%s: flush dictionary: %s", db_path_.c_str(), DbEnv::strerror(errno));
+        return DictStatus::error;
     }
     return DictStatus::found;
 }
@@ -315,11 +404,22 @@ std::unique_ptr<Dict> open_db(std::string_view type_and_name, std::string_view n
                               DBTYPE type) {
     const std::string path(name);
     auto table = std::make_unique<DbDict>(type_and_name, path + ".db", options);
-    if (std::string why = table->open(type); !why.empty()) return open_failure(type_and_name, options, why);
-    if (options.lock && !table->lock_exclusive()) {
+    auto lock_error = [&] {
         int err = errno;
-        throw ConfigError(std::string(type_and_name) + ": unable to get exclusive lock: " + std::strerror(err));
+        return ConfigError(std::string(type_and_name) + ": unable to get exclusive lock: " + std::strerror(err));
+    };
+    const bool crash_safe = options.crash_safe && options.writable;
+    if (crash_safe) {
+        if (!options.lock) throw std::logic_error("dict_open: crash_safe needs lock");
+        bool busy = false;
+        if (std::string why = table->prepare_crash_safe(type, busy); !why.empty())
+            return open_failure(type_and_name, options, why);
+        if (busy) throw lock_error();
     }
+    if (std::string why = table->open(type); !why.empty()) return open_failure(type_and_name, options, why);
+    if (crash_safe)
+        if (std::string why = table->start_journal(); !why.empty()) return open_failure(type_and_name, options, why);
+    if (options.lock && !table->lock_exclusive()) throw lock_error();
     if (!options.writable) table->warn_if_older_than(path);
     return table;
 }

@@ -43,6 +43,13 @@ struct DictOpenOptions {
     // daemons do, so a postmap rebuild is never seen half-written.
     bool lock = false;
     bool sync_update = false; // btree/hash: flush to disk after every update/delete
+    // btree/hash, writable, with lock: make an interrupted write harmless
+    // (postscreen's cache). The file stays a plain Berkeley DB file as stock
+    // writes it; Berkeley DB's writes to it are held in memory until flush()
+    // (or sync_update, or close), which first puts the old and new pages in
+    // NAME.db.journal, then updates the file. Opening completes or discards
+    // what a killed process left there (see libglobal/src/db_journal.hpp).
+    bool crash_safe = false;
     DictDuplicates duplicates = DictDuplicates::warn_keep_first;
     unsigned file_mode = 0600; // mode of a file created by a writable open (the umask applies too)
     // What an open-time failure does (a missing file, bad inline syntax, a
@@ -85,6 +92,10 @@ public:
     // just returned does not disturb the walk (postscreen's cache cleanup).
     virtual DictStatus sequence(bool first, std::string& key, std::string& value);
     virtual bool supports_sequence() const { return false; }
+
+    // Writable btree/hash tables: puts every update/remove so far on disk
+    // (one sync). false (errno set) on failure. Others: nothing to do.
+    virtual bool flush() { return true; }
 
     // True when the table's file changed since it was opened, as stock's
     // dict_changed_name() sees it: only tables that keep their file open
