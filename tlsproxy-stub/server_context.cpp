@@ -136,10 +136,16 @@ bool ServerContext::init() {
     ciphers_ = build_cipher_list(s);
     if (ciphers_.error.empty()) {
         ERR_clear_error();
-        if (!SSL_CTX_set_cipher_list(ctx_, ciphers_.list.c_str())) {
+        // Stock applies the list to each connection; a bad list is found
+        // here once, with the very errors a connection would report.
+        SSL* probe = SSL_new(ctx_);
+        if (!probe || !SSL_set_cipher_list(probe, ciphers_.list.c_str())) {
             ciphers_.error = "error setting cipher grade: \"" + s.cipher_grade + "\"";
             cipher_errors_ = take_tls_errors();
+        } else {
+            SSL_CTX_set_cipher_list(ctx_, ciphers_.list.c_str());
         }
+        SSL_free(probe);
     }
     // Plaintext may be handed to SSL_write in pieces from a buffer that
     // moves; idle connections give their buffers back.
