@@ -65,7 +65,9 @@ void DnsblLookups::post(Callback callback, LookupResult result) {
 }
 
 bool DnsblLookups::can_accept(std::size_t n) const {
-    return active_ + n <= options_.concurrency || queue_.size() + n <= options_.queue_limit;
+    const std::size_t free_slots = active_ < options_.concurrency ? options_.concurrency - active_ : 0;
+    const std::size_t free_queue = queue_.size() < options_.queue_limit ? options_.queue_limit - queue_.size() : 0;
+    return n <= free_slots + free_queue;
 }
 
 void DnsblLookups::lookup(const std::string& domain, const InetAddr& address, Callback callback,
