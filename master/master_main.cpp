@@ -6,6 +6,7 @@
 #include "service_plan.hpp"
 #include "supervisor.hpp"
 
+#include "psm/global/maillog.hpp"
 #include "psm/global/version.hpp"
 #include "psm/util/error.hpp"
 #include "psm/util/log.hpp"
@@ -66,13 +67,8 @@ void ensure_stdio() {
 void configure_logging(const std::string& program, const Config* config, bool also_stderr) {
     LogConfig lc;
     lc.program = program;
+    if (config != nullptr) lc = maillog_config(*config, program);
     lc.also_stderr = also_stderr;
-    if (config != nullptr) {
-        lc.syslog_name = config->get_str("syslog_name");
-        lc.facility = config->get_str("syslog_facility");
-        lc.maillog_file = config->get_str("maillog_file");
-        lc.hostname = config->get_str("myhostname");
-    }
     try {
         log_configure(lc);
     } catch (const std::system_error& e) {
@@ -215,6 +211,8 @@ int master_main(int argc, char** argv) {
 
     auto load = [&]() {
         Config config = Config::load(config_dir);
+        // Fatal at start-up, the running config stays on reload.
+        if (auto problem = maillog_file_problem(config)) throw ConfigError(*problem);
         configure_logging(opts.program, &config, !opts.detach);
         MasterCf master_cf = read_master_cf(config_dir + "/master.cf", config);
         return build_master_plan(config, master_cf, plan_options);

@@ -3,6 +3,8 @@
 // factory, chroot + setuid, post-jail), then the event loop.
 #include "daemon_private.hpp"
 
+#include "psm/global/maillog.hpp"
+
 #include "psm/util/error.hpp"
 #include "psm/util/log.hpp"
 #include "psm/util/text.hpp"
@@ -40,24 +42,23 @@ void set_close_on_exec(int fd) {
 }
 
 LogConfig log_config(const Config& config, const DaemonOptions& options) {
-    LogConfig lc;
-    lc.program = options.program;
-    lc.syslog_name = config.get_str("syslog_name");
-    lc.facility = config.get_str("syslog_facility");
-    lc.maillog_file = config.get_str("maillog_file");
-    lc.hostname = config.get_str("myhostname");
+    LogConfig lc = maillog_config(config, options.program);
     lc.also_stderr = options.log_stderr;
     return lc;
 }
 
 void configure_logging(const Config& config, const DaemonOptions& options) {
+    LogConfig lc = log_config(config, options);
+    const std::optional<std::string> problem = maillog_file_problem(config);
+    if (problem) lc.maillog_file.clear(); // say it where stock's postlog would: syslog
     try {
-        log_configure(log_config(config, options));
+        log_configure(lc);
     } catch (const std::system_error& e) {
         msg_fatal("%s", e.what());
     } catch (const std::invalid_argument& e) {
         msg_fatal("%s", e.what());
     }
+    if (problem) msg_fatal("%s", problem->c_str());
 }
 
 struct MailOwner {
