@@ -1,0 +1,252 @@
+// postscreen's temporary allowlist store (see cache_store.hpp): opening the
+// map as stock does, and the event-loop side of the worker hand-off.
+//
+// Crash safety. Stock opens the cache without transactions and syncs the
+// file after every update; a process killed while Berkeley DB writes the
+// pages of one update (a page split writes several) leaves a file that
+// db_verify rejects and that may lose entries or become unreadable. We keep
+// the file byte-compatible with stock (a plain Berkeley DB btree/hash file,
+// trailing-NUL records, no environment files) and open it with
+// DictOpenOptions::crash_safe: Berkeley DB's writes are held in memory and
+// committed once per worker batch through a page journal
+// (NAME.db.journal, old and new page images, fsync'd before the file is
+// touched); the next open completes or discards an interrupted commit, and
+// never replays a journal onto a file that another program changed since.
+// A Berkeley DB transactional environment was evaluated and rejected: after
+// a kill the .db alone is inconsistent until our recovery runs (stock
+// postscreen and postmap could not use it), every clean stop must rewrite
+// all page LSNs (lsn_reset) before another environment may open the file,
+// and its logs could be replayed onto a file stock modified meanwhile.
+#include "cache_store.hpp"
+
+#include "cache_log.hpp"
+#include "cache_queue.hpp"
+#include "cache_redirect.hpp"
+#include "cache_worker.hpp"
+#include "psm/global/dict.hpp"
+#include "psm/util/error.hpp"
+#include "psm/util/log.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <pwd.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <unordered_map>
+#include <vector>
+
+namespace psm::postscreen {
+
+class CacheStore::Impl : public std::enable_shared_from_this<Impl> {
+public:
+    Impl(boost::asio::io_context& io, std::string name)
+        : io_(io), name_(std::move(name)), queue_(kMaxPendingUpdates, kMaxPendingLookups) {}
+
+    void start(std::unique_ptr<Dict> dict, long interval, long retention) {
+        CacheWorker::Settings settings;
+        settings.name = name_;
+        settings.interval = interval;
+        settings.retention = retention;
+        std::weak_ptr<Impl> weak = weak_from_this();
+        auto& io = io_;
+        worker_ = std::make_unique<CacheWorker>(std::move(dict), std::move(settings), queue_,
+                                                [weak, &io](CacheDelivery&& delivery) {
+                                                    boost::asio::post(io, [weak, d = std::move(delivery)]() mutable {
+                                                        if (auto self = weak.lock()) self->deliver(std::move(d));
+                                                    });
+                                                });
+    }
+
+    const std::string& name() const { return name_; }
+
+    void lookup(const std::string& key, LookupHandler done) {
+        if (closed_) return answer_later(std::move(done), std::nullopt);
+        std::uint64_t id = next_id_++;
+        auto pushed = queue_.push_lookup(id, key);
+        switch (pushed.result) {
+        case CacheQueue::LookupPush::Result::queued:
+            lookups_.emplace(id, std::move(done));
+            break;
+        case CacheQueue::LookupPush::Result::answered:
+            answer_later(std::move(done), CacheRecord::decode(pushed.value));
+            break;
+        case CacheQueue::LookupPush::Result::full:
+            if (lookup_full_.allow(std::time(nullptr)))
+                msg_warn("%s: %zu cache lookups are waiting - not looking up %s", name_.c_str(), kMaxPendingLookups,
+                         key.c_str());
+            answer_later(std::move(done), std::nullopt);
+            break;
+        }
+    }
+
+    void update(const std::string& key, std::string value) {
+        if (closed_) return;
+        if (queue_.push_update(key, std::move(value)) == CacheQueue::Pushed::full &&
+            update_full_.allow(std::time(nullptr)))
+            msg_warn("%s: %zu cache updates are waiting - not saving the entry for %s", name_.c_str(),
+                     kMaxPendingUpdates, key.c_str());
+    }
+
+    void start_cleanup(const PscEnabledTests& enabled) {
+        if (!closed_) queue_.request_cleanup(enabled);
+    }
+
+    void flush(std::function<void()> done) {
+        if (closed_) {
+            boost::asio::post(io_, std::move(done));
+            return;
+        }
+        std::uint64_t id = next_id_++;
+        flushes_.emplace(id, std::move(done));
+        queue_.push_flush(id);
+    }
+
+    void close() {
+        if (closed_) return;
+        closed_ = true;
+        queue_.stop();
+        emit(worker_->join());
+        worker_.reset();
+    }
+
+private:
+    void answer_later(LookupHandler done, std::optional<CacheRecord> record) {
+        boost::asio::post(io_, [done = std::move(done), record] { done(record); });
+    }
+
+    void deliver(CacheDelivery&& d) {
+        emit(d.log.lines);
+        for (auto& [id, value] : d.answers) {
+            auto it = lookups_.find(id);
+            if (it == lookups_.end()) continue;
+            LookupHandler done = std::move(it->second);
+            lookups_.erase(it);
+            done(value ? std::optional<CacheRecord>(CacheRecord::decode(*value)) : std::nullopt);
+        }
+        for (auto id : d.flushed) {
+            auto it = flushes_.find(id);
+            if (it == flushes_.end()) continue;
+            auto done = std::move(it->second);
+            flushes_.erase(it);
+            done();
+        }
+    }
+
+    boost::asio::io_context& io_;
+    std::string name_;
+    CacheQueue queue_;
+    std::unique_ptr<CacheWorker> worker_;
+    // Event-loop thread only.
+    std::unordered_map<std::uint64_t, LookupHandler> lookups_;
+    std::unordered_map<std::uint64_t, std::function<void()>> flushes_;
+    std::uint64_t next_id_ = 1;
+    bool closed_ = false;
+    RateLimit lookup_full_, update_full_;
+};
+
+namespace {
+
+// Stock opens the cache with the effective ids of mail_owner, so that the
+// file it creates belongs to mail_owner. Only root can switch.
+class AsMailOwner {
+public:
+    AsMailOwner(uid_t uid, gid_t gid) {
+        if (::geteuid() != 0) return;
+        saved_uid_ = ::geteuid();
+        saved_gid_ = ::getegid();
+        if (::setegid(gid) < 0 || ::seteuid(uid) < 0)
+            throw ConfigError(std::string("set_eugid: ") + std::strerror(errno));
+        switched_ = true;
+    }
+    ~AsMailOwner() {
+        if (!switched_) return;
+        if (::seteuid(saved_uid_) < 0 || ::setegid(saved_gid_) < 0)
+            msg_fatal("restore privileges: %s", std::strerror(errno));
+    }
+    AsMailOwner(const AsMailOwner&) = delete;
+    AsMailOwner& operator=(const AsMailOwner&) = delete;
+
+private:
+    bool switched_ = false;
+    uid_t saved_uid_ = 0;
+    gid_t saved_gid_ = 0;
+};
+
+} // namespace
+
+std::unique_ptr<CacheStore> CacheStore::open(boost::asio::io_context& io, const Config& config) {
+    const std::string map = config.get_str("postscreen_cache_map");
+    if (map.empty()) return nullptr;
+    const long interval = config.get_time("postscreen_cache_cleanup_interval");
+    const long retention = config.get_time("postscreen_cache_retention_time");
+
+    CacheMapLocation where;
+    where.mail_owner = config.get_str("mail_owner");
+    where.data_directory = config.get_str("data_directory");
+    where.default_type = config.get_str("default_database_type");
+    struct passwd* pw = ::getpwnam(where.mail_owner.c_str());
+    if (pw == nullptr)
+        throw ConfigError("file " + config.config_directory() +
+                          "/main.cf: parameter mail_owner: unknown user name value: " + where.mail_owner);
+    where.owner_uid = pw->pw_uid;
+    const gid_t owner_gid = pw->pw_gid;
+
+    std::unique_ptr<Dict> dict;
+    std::string name;
+    {
+        AsMailOwner as_owner(where.owner_uid, owner_gid);
+        std::vector<std::string> warnings;
+        name = redirect_cache_map(map, where, warnings);
+        for (const auto& w : warnings)
+            msg_warn("%s", w.c_str());
+        DictOpenOptions options;
+        options.writable = true;
+        options.lock = true;
+        options.crash_safe = true;
+        options.duplicates = DictDuplicates::replace;
+        options.fold_case = false; // stock's cache keys are exact
+        options.file_mode = 0600;
+        options.allow_surrogate = true;
+        dict = dict_open(name, options);
+    }
+    auto impl = std::make_shared<Impl>(io, name);
+    impl->start(std::move(dict), interval, retention);
+    return std::unique_ptr<CacheStore>(new CacheStore(std::move(impl)));
+}
+
+CacheStore::CacheStore(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+CacheStore::~CacheStore() {
+    close();
+}
+
+const std::string& CacheStore::name() const {
+    return impl_->name();
+}
+
+void CacheStore::lookup(const std::string& client_addr, LookupHandler done) {
+    impl_->lookup(client_addr, std::move(done));
+}
+
+void CacheStore::update(const std::string& client_addr, const CacheRecord& record, const PscEnabledTests& enabled) {
+    CacheRecord copy = record;
+    impl_->update(client_addr, copy.encode_for_store(enabled));
+}
+
+void CacheStore::start_cleanup(const PscEnabledTests& enabled) {
+    impl_->start_cleanup(enabled);
+}
+
+void CacheStore::flush(std::function<void()> done) {
+    impl_->flush(std::move(done));
+}
+
+void CacheStore::close() {
+    impl_->close();
+}
+
+} // namespace psm::postscreen
