@@ -101,6 +101,7 @@ CoreSettings CoreSettings::from_config(const Config& config) {
                                                     daemon_table_options(true));
 
     s.smtpd_service = "private/" + config.get_str("smtpd_service_name");
+    s.tlsproxy_service = "private/" + config.get_str("tlsproxy_service_name");
     s.dnsblog_service = "private/" + config.get_str("dnsblog_service_name");
 
     // DNSBL sites and the reply map (stock's psc_dnsbl_init).

@@ -30,8 +30,9 @@ struct CoreSettings {
     static CoreSettings from_config(const Config& config);
 
     // ---- services (relative to queue_directory, the daemon's cwd)
-    std::string smtpd_service;   // "private/<smtpd_service_name>"
-    std::string dnsblog_service; // "private/<dnsblog_service_name>"
+    std::string smtpd_service;    // "private/<smtpd_service_name>"
+    std::string tlsproxy_service; // "private/<tlsproxy_service_name>"
+    std::string dnsblog_service;  // "private/<dnsblog_service_name>"
 
     // ---- tests
     PscEnabledTests enabled{};  // which of the five tests are on

@@ -86,6 +86,8 @@ private:
     bool apply(SmtpEngine::Step step);
     static void on_command_timer(void* self);
     void arm_command_timer();
+    void start_tls(); // starttls.cpp: STARTTLS via tlsproxy
+    void tls_finished(bool ok, Socket plaintext);
     // ---- ends
     void drop(std::string reply);
     void hangup();

@@ -65,11 +65,8 @@ bool Session::apply(SmtpEngine::Step step) {
         conclude();
         return false;
     case SmtpEngine::Step::Next::starttls:
-        // The tlsproxy seam: EngineSettings::tlsproxy_ready is never set by
-        // this core yet, so the engine answers STARTTLS itself (454/502)
-        // and never asks for this.
-        send(smtp_->engine.starttls_unavailable());
-        break;
+        start_tls(); // resumes reading when tlsproxy has answered (starttls.cpp)
+        return false;
     case SmtpEngine::Step::Next::read:
         break;
     }
