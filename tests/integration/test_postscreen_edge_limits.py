@@ -1,0 +1,240 @@
+"""postscreen's connection limits and a storm of hostile sessions, ours
+beside stock 3.7.11 (stock smtpd as the pass service).
+
+* postscreen_client_connection_count_limit = 2: the third simultaneous
+  connection from one address gets `421 4.7.0 Error: too many connections`
+  and stock's `NOQUEUE: reject: CONNECT ... too many connections` line, an
+  allowlisted address too; other addresses are not affected.
+* postscreen_pre_queue_limit = 10 (the minimum): with nine clients in the
+  greet wait the tenth gets `421 4.3.2 All screening ports are busy` and
+  stock's `reject: connect from ...: all screening ports busy`; an
+  allowlisted client bypasses the limit and reaches stock smtpd.
+* A few hundred hostile sessions (100 KB lines, NUL bytes and binary
+  garbage, resets, EOF in mid-line, pipelined command floods) against ours:
+  meanwhile an allowlisted client is handed to stock smtpd and its message
+  queued, a new client is served by the engine, and postscreen's RSS stays
+  bounded. (Each kind of hostile input is compared byte for byte with stock
+  in test_postscreen_engine_limits.py; not repeated here.)
+"""
+
+import os
+import re
+import threading
+import time
+import unittest
+
+from postscreen_engine_common import HOSTNAME, Pair, rss_kib, session_lines
+from psmtest import SmtpClient, SmtpError, client_address, require_root
+
+BANNER = f"{HOSTNAME} ESMTP Postfix"
+ALLOWED = [client_address() for _ in range(4)]
+
+
+def _access_list(pf):
+    return pf.write_map("ps_access", "".join(f"{a}/32 permit\n" for a in ALLOWED), type="cidr")
+
+
+PARAMS = {
+    "postscreen_access_list": _access_list,
+    "smtpd_peername_lookup": "no",
+    "smtpd_client_port_logging": "yes",
+}
+# Each postscreen needs its own cache file (stock locks it exclusively).
+SERVICES = {
+    "count": {"postscreen_client_connection_count_limit": "2", "postscreen_greet_wait": "6s"},
+    "prequeue": {"postscreen_pre_queue_limit": "10", "postscreen_greet_wait": "6s",
+                 "postscreen_cache_map": "btree:$data_directory/prequeue_cache"},
+    "storm": {"postscreen_greet_banner": "", "postscreen_non_smtp_command_enable": "yes",
+              "postscreen_bare_newline_enable": "yes", "postscreen_command_time_limit": "3s",
+              "postscreen_cache_map": ""},
+}
+
+
+def lines_of(inst, mark, client, address):
+    """The postscreen lines of one client (other concurrent clients' lines
+    are left out), normalised."""
+    return [line for line in session_lines(inst, mark, client, address)
+            if "[CLIENT]" in line or "[127." not in line]
+
+
+class Limits(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_root()
+        cls.pair = cls.enterClassContext(Pair(PARAMS, SERVICES))
+
+    def setUp(self):
+        self.marks = {inst: inst.log.mark() for inst in self.pair.both()}
+
+    def tearDown(self):
+        for inst in self.pair.both():
+            bad = [line.raw for line in inst.pf.problems(self.marks[inst])
+                   if line.severity in ("fatal", "panic") or "exit status" in line.text]
+            self.assertEqual(bad, [], f"problems in the {'ours' if inst.ours else 'stock'} instance")
+
+    def held_clients(self, inst, service, count, source=None):
+        """`count` clients that got the teaser and sit in the greet wait."""
+        address, port = inst.endpoints[service]
+        clients = []
+        mark = inst.log.mark()
+        for _ in range(count):
+            c = self.enterContext(SmtpClient(address, port, source=source, timeout=15))
+            self.assertEqual(c.read_line()[0], f"220-{BANNER}\r\n".encode())
+            clients.append(c)
+        # Their CONNECT lines are in the log before the next session starts.
+        for c in clients:
+            inst.log.wait_for(rf"^CONNECT from \[{re.escape(c.source)}\]:{c.source_port} ", "postscreen", since=mark)
+        return clients
+
+    def rejected(self, inst, service, source, expected_reply):
+        mark = inst.log.mark()
+        address, port = inst.endpoints[service]
+        with SmtpClient(address, port, source=source, timeout=15) as c:
+            reply = c.read_reply()
+            how = c.wait_closed()
+        inst.log.wait_for(rf"^DISCONNECT \[{re.escape(c.source)}\]:{c.source_port}$", "postscreen", since=mark)
+        self.assertEqual(reply.lines, [expected_reply])
+        return how, lines_of(inst, mark, c, address)
+
+    # -- postscreen_client_connection_count_limit ---------------------------
+    def test_client_connection_count_limit(self):
+        results = {}
+        for inst in self.pair.both():
+            source = client_address()
+            held = self.held_clients(inst, "count", 2, source=source)
+            results[inst.ours] = self.rejected(inst, "count", source, "421 4.7.0 Error: too many connections")
+            # Another address is not affected.
+            other = self.held_clients(inst, "count", 1)
+            for c in held + other:
+                c.close()
+        self.assertEqual(results[True], results[False])
+        self.assertEqual(results[True][1], ["CONNECT from [CLIENT]:PORT to [SERVER]:PORT",
+                                            "NOQUEUE: reject: CONNECT from [CLIENT]:PORT: too many connections",
+                                            "DISCONNECT [CLIENT]:PORT"])
+
+    def test_sessions_handed_to_smtpd_do_not_count(self):
+        # The count covers the sessions postscreen still holds: allowlisted
+        # sessions are handed to smtpd at once, so a third concurrent one
+        # from the same address is handed off too.
+        results = {}
+        for inst, source in zip(self.pair.both(), ALLOWED[:2]):
+            mark = inst.log.mark()
+            address, port = inst.endpoints["count"]
+            held = []
+            for _ in range(3):
+                c = self.enterContext(SmtpClient(address, port, source=source, timeout=15))
+                self.assertEqual(c.read_reply().lines, [f"220 {BANNER}"])
+                inst.log.wait_for(rf"^connect from unknown\[{re.escape(source)}\]:{c.source_port}$", "smtpd",
+                                  since=mark)
+                held.append(c)
+            results[inst.ours] = sorted(set(session_lines(inst, mark, held[0], address)))
+            for c in held:
+                self.assertEqual(c.command("QUIT").last, "221 2.0.0 Bye")
+                c.close()
+        self.assertEqual(results[True], results[False])
+        self.assertEqual(results[True], ["ALLOWLISTED [CLIENT]:PORT", "CONNECT from [CLIENT]:PORT to [SERVER]:PORT"])
+
+    # -- postscreen_pre_queue_limit ----------------------------------------
+    def test_pre_queue_limit(self):
+        results = {}
+        for inst in self.pair.both():
+            held = self.held_clients(inst, "prequeue", 9)
+            results[inst.ours] = self.rejected(inst, "prequeue", client_address(),
+                                               "421 4.3.2 All screening ports are busy")
+            # A permanently allowlisted client bypasses the limit: stock
+            # smtpd answers it while the nine are still screened.
+            address, port = inst.endpoints["prequeue"]
+            mark = inst.log.mark()
+            with SmtpClient(address, port, source=ALLOWED[2 + inst.ours], timeout=15) as c:
+                t = c.transaction()
+                self.assertTrue(t.accepted, str(t))
+                inst.pf.wait_queued(t.queue_id)
+            inst.log.wait_for(rf"^connect from unknown\[{re.escape(c.source)}\]:{c.source_port}$", "smtpd",
+                              since=mark)
+            for c in held:
+                self.assertFalse(c.is_closed(), "a held client was dropped")
+                c.close()
+        self.assertEqual(results[True], results[False])
+        self.assertEqual(results[True][1], ["CONNECT from [CLIENT]:PORT to [SERVER]:PORT",
+                                            "reject: connect from [CLIENT]:PORT: all screening ports busy",
+                                            "DISCONNECT [CLIENT]:PORT"])
+
+    # -- hostile storm -------------------------------------------------------
+    def test_hostile_storm_memory_and_service(self):
+        ours = self.pair.ours
+        address, port = ours.endpoints["storm"]
+        # Warm up (first sessions size the process's pools), then measure.
+        with SmtpClient(address, port) as probe:
+            self.assertEqual(probe.read_reply().last, f"220 {BANNER}")
+            pid = ours.log.wait_for(rf"^CONNECT from \[{re.escape(probe.source)}\]", "postscreen").pid
+        kinds = {
+            "100k line": lambda c: c.send(b"A" * 100_000 + b"\r\n"),
+            "nul and garbage": lambda c: c.send(b"NOOP\0\0\0\r\n" + bytes(range(256)) + b"\r\n"),
+            "binary": lambda c: c.send(os.urandom(3000)),
+            "reset": lambda c: c.abort(),
+            "eof mid-line": lambda c: (c.send(b"EHLO half-a-li"), c.sock.shutdown(1)),
+            "command flood": lambda c: c.send(b"NOOP\r\n" * 40),
+            "bare newlines": lambda c: c.send(b"HELO a\nMAIL FROM:<a@b>\nRCPT TO:<c@d>\n"),
+        }
+        errors = []
+
+        def hostile(kind):
+            try:
+                with SmtpClient(address, port, timeout=15) as c:
+                    c.read_reply()
+                    try:
+                        kinds[kind](c)
+                    except OSError:
+                        return
+                    if c.sock is not None:
+                        c.wait_closed(timeout=10)
+            except (SmtpError, OSError) as e:
+                errors.append(f"{kind}: {e!r}")
+
+        def wave(n):
+            names = list(kinds)
+            threads = [threading.Thread(target=hostile, args=(names[i % len(names)],)) for i in range(n)]
+            for t in threads:
+                t.start()
+            return threads
+
+        for t in wave(35):
+            t.join(30)
+        before = rss_kib(pid)
+        served = []
+        total = 35
+        for round_ in range(8):  # 8 x 35 = 280 more hostile sessions
+            threads = wave(35)
+            total += 35
+            # Meanwhile: a new client is served by the engine at once...
+            started = time.monotonic()
+            with SmtpClient(address, port) as good:
+                self.assertEqual(good.read_reply().last, f"220 {BANNER}")
+                self.assertEqual(good.command("EHLO good.psm.test").code, 250)
+                self.assertEqual(good.command("QUIT").last, "221 2.0.0 Bye")
+            served.append(time.monotonic() - started)
+            # ... and an allowlisted one reaches stock smtpd and queues mail.
+            if round_ % 4 == 0:
+                with SmtpClient(address, port, source=ALLOWED[round_ // 4 % 2]) as vip:
+                    t = vip.transaction()
+                    self.assertTrue(t.accepted, str(t))
+                ours.pf.wait_queued(t.queue_id)
+            for t in threads:
+                t.join(30)
+            self.assertFalse(any(t.is_alive() for t in threads), "a hostile client hung")
+        after = rss_kib(pid)
+        self.assertEqual(errors, [])
+        self.assertLess(max(served), 5.0, served)
+        self.assertLess(after - before, 24 * 1024, f"RSS grew from {before} KiB to {after} KiB in {total} sessions")
+        # Still the same process, still serving.
+        connects = ours.log.lines("postscreen", rf"^CONNECT from .* to \[{re.escape(address)}\]:{port}$",
+                                  since=self.marks[ours])
+        self.assertGreaterEqual(len(connects), total)
+        self.assertEqual({line.pid for line in connects}, {pid})
+        ours.log.wait_for(r"^COMMAND LENGTH LIMIT from ", "postscreen", since=self.marks[ours])
+        ours.log.wait_for(r"^COMMAND COUNT LIMIT from ", "postscreen", since=self.marks[ours])
+        ours.log.wait_for(r"^NON-SMTP COMMAND from ", "postscreen", since=self.marks[ours])
+
+
+if __name__ == "__main__":
+    unittest.main()
