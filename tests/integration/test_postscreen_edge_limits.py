@@ -19,6 +19,7 @@ beside stock 3.7.11 (stock smtpd as the pass service).
 
 import os
 import re
+import socket
 import threading
 import time
 import unittest
@@ -44,6 +45,8 @@ SERVICES = {
     "count": {"postscreen_client_connection_count_limit": "2", "postscreen_greet_wait": "6s"},
     "prequeue": {"postscreen_pre_queue_limit": "10", "postscreen_greet_wait": "6s",
                  "postscreen_cache_map": "btree:$data_directory/prequeue_cache"},
+    "postq": {"postscreen_post_queue_limit": "5", "smtpd_service_name": "psm-hold",
+              "postscreen_cache_map": "btree:$data_directory/postq_cache"},
     "storm": {"postscreen_greet_banner": "", "postscreen_non_smtp_command_enable": "yes",
               "postscreen_bare_newline_enable": "yes", "postscreen_command_time_limit": "3s",
               "postscreen_cache_map": ""},
@@ -157,6 +160,45 @@ class Limits(unittest.TestCase):
         self.assertEqual(results[True], results[False])
         self.assertEqual(results[True][1], ["CONNECT from [CLIENT]:PORT to [SERVER]:PORT",
                                             "reject: connect from [CLIENT]:PORT: all screening ports busy",
+                                            "DISCONNECT [CLIENT]:PORT"])
+
+    # -- postscreen_post_queue_limit ---------------------------------------
+    def hold_service(self, inst):
+        """A pass service that takes connections and never answers: the
+        sessions handed to it stay in postscreen's post-queue."""
+        path = inst.pf.socket_path("psm-hold", private=True)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(listener.close)
+        if os.path.lexists(path):
+            os.unlink(path)
+        listener.bind(path)
+        os.chmod(path, 0o666)
+        listener.listen(20)
+        listener.settimeout(10)
+        return listener
+
+    def test_post_queue_limit(self):
+        results = {}
+        for inst, source in zip(self.pair.both(), ALLOWED[:2]):
+            listener = self.hold_service(inst)
+            address, port = inst.endpoints["postq"]
+            mark = inst.log.mark()
+            channels = []
+            for _ in range(5):
+                self.enterContext(SmtpClient(address, port, source=source, timeout=15))
+                channel, _ = listener.accept()
+                self.addCleanup(channel.close)
+                channels.append(channel)
+            inst.log.wait_for(r"^ALLOWLISTED ", "postscreen", since=mark, count=5)
+            results[inst.ours] = self.rejected(inst, "postq", source, "421 4.3.2 All server ports are busy")
+            # smtpd (here: the hold service) takes the sessions: room again.
+            for channel in channels:
+                channel.close()
+            with SmtpClient(address, port, source=source, timeout=15):
+                listener.accept()[0].close()
+        self.assertEqual(results[True], results[False])
+        self.assertEqual(results[True][1], ["CONNECT from [CLIENT]:PORT to [SERVER]:PORT",
+                                            "NOQUEUE: reject: CONNECT from [CLIENT]:PORT: all server ports busy",
                                             "DISCONNECT [CLIENT]:PORT"])
 
     # -- hostile storm -------------------------------------------------------
