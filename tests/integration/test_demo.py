@@ -122,7 +122,18 @@ class Demo(unittest.TestCase):
         self.assertEqual(rc, 0, demo.describe())
 
     def send(self, source):
-        return swaks(self.addr, self.port, source=source, to="user@example.com", timeout=40)
+        try:
+            return swaks(self.addr, self.port, source=source, to="user@example.com", timeout=40)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{self.describe()}") from None
+
+    def describe(self):
+        """The tails of both maillogs, for failure messages."""
+        text = ""
+        for who in ("psmaster", "postfix"):
+            log = Maillog(os.path.join(self.state, who, "maillog"))
+            text += f"--- {who}/maillog tail ---\n{log.tail(30)}\n"
+        return text
 
     def queued(self):
         """Queue ids and queues of the private stock instance (postqueue -j)."""
@@ -132,8 +143,8 @@ class Demo(unittest.TestCase):
         return {e["queue_id"]: e for e in entries}
 
     def assert_delivered_to_stock(self, result, verdict, since):
-        self.assertEqual(result.returncode, 0, result.output)
-        self.assertIsNotNone(result.queue_id, result.output)
+        self.assertEqual(result.returncode, 0, result.output + self.describe())
+        self.assertIsNotNone(result.queue_id, result.output + self.describe())
         self.log.wait_for(rf"^{verdict} \[{re.escape(self.clean)}\]:\d+$", "postscreen",
                           since=since, timeout=15)
         procs.wait_until(lambda: result.queue_id in self.queued(), 15,
