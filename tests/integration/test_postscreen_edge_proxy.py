@@ -162,6 +162,11 @@ class Proxy(unittest.TestCase):
             "v2 UDP": (v2("198.51.100.1", family=0x12), "unsupported network protocol"),
             "v2 IPv6": (v2("2001:db8::1", "::1", family=0x21), "Postfix IPv6 support is disabled"),
             "v2 bad command": (v2("198.51.100.1", command=0x5), "bad command in proxy header"),
+            # More than the 536 bytes postscreen peeks at.
+            "v2 with 1000 bytes of TLVs": (v2("198.51.100.1", tlvs=bytes([0x04, 0x03, 0xe5]) + b"x" * 997),
+                                           "short version 2 protocol header"),
+            "v1 longer than the peek": (b"PROXY TCP4 198.51.100.1 127.0.0.1 1234 25" + b" " * 600 + b"\r\n",
+                                        "missing protocol header terminator"),
             "binary garbage": (bytes(range(256)) * 2, "unrecognized protocol header"),
         }
         for name, (data, reason) in cases.items():
