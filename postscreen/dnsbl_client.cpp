@@ -101,6 +101,11 @@ private:
             asio::buffer(buf_), [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
                 if (self->broken_) return;
                 if (ec) {
+                    // dnsblog closing an idle connection (it exits on stop or
+                    // reload) is normal: stock, with one connection per
+                    // request, has nothing to report then.
+                    if (ec == asio::error::eof && !self->decoder_.started() && self->owner_.by_label_.empty())
+                        return self->lost();
                     if (ec == asio::error::eof) self->decoder_.finish();
                     if (self->decoder_.status() == AttrDecoder::Status::error)
                         msg_warn("%s", self->decoder_.message(self->owner_.settings_.dnsblog_service).c_str());
