@@ -18,7 +18,7 @@ import threading
 import time
 
 from postscreen_engine_common import HOSTNAME, normalise_transcript, session_lines
-from psmtest import SmtpClient, SmtpClosed, StockPostfix
+from psmtest import SmtpClient, SmtpClosed, StockPostfix, normalize
 
 BANNER = f"{HOSTNAME} ESMTP Postfix"
 
@@ -78,6 +78,28 @@ class LifePair:
             self.ours.pf.stop()
         finally:
             self.stock.pf.stop()
+        if exc[0] is None:
+            extra = self.extra_problems()
+            if extra:
+                raise AssertionError("our instance logged problems that stock did not:\n" + "\n".join(extra))
+
+    def extra_problems(self):
+        """Warning/fatal/panic lines (normalised, whole run including the
+        stop) that ours logged more often than stock."""
+        def texts(instance):
+            out = []
+            for line in instance.pf.problems():
+                text = line.text.replace(instance.pf.dir, "DIR")
+                out.append(f"{line.program}: {normalize(text)}")
+            return out
+        stock = texts(self.stock)
+        extra = []
+        for text in texts(self.ours):
+            if text in stock:
+                stock.remove(text)
+            else:
+                extra.append(text)
+        return extra
 
     def both(self):
         return (self.stock, self.ours)
