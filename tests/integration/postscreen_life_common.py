@@ -169,7 +169,7 @@ def session(instance, service, steps, source, *, end=r"DISCONNECT", timeout=15, 
     if settle:
         time.sleep(settle)
     raw = [line for line in instance.log.lines("postscreen", since=mark)]
-    lines = session_lines(instance, mark, client, address)
+    lines = [line.replace(instance.pf.dir, "DIR") for line in session_lines(instance, mark, client, address)]
     return Outcome(normalise_transcript(transcript, client, address), lines, client, raw)
 
 
