@@ -12,7 +12,9 @@ A second listener names a pass service whose socket does not exist
 (`-o smtpd_service_name=...`): an allowlisted client gets stock's
 `421 4.3.2 All server ports are busy`, a new client after the teaser gets
 the X21 engine (`421 4.3.2 No system resources` to its first command), and
-the warning and postscreen log lines are stock's.
+the warning and postscreen log lines are stock's. A third listener hands off to
+a pass service with one smtpd process: a second client waits until the
+first is done, then gets smtpd.
 """
 
 import re
@@ -22,7 +24,7 @@ from postscreen_engine_common import HOSTNAME, Pair, session, session_lines
 from psmtest import SmtpClient, client_address, normalize, require_root, swaks
 
 BANNER = f"{HOSTNAME} ESMTP Postfix"
-ALLOWED = [client_address() for _ in range(4)]  # permanently allowlisted clients
+ALLOWED = [client_address() for _ in range(6)]  # permanently allowlisted clients
 MISSING = "psm-no-such-smtpd"
 
 
@@ -39,14 +41,20 @@ PARAMS = {
 }
 # Each postscreen needs its own cache file (it holds an exclusive lock).
 SERVICES = {"main": {}, "nopass": {"smtpd_service_name": MISSING,
-                                   "postscreen_cache_map": "btree:$data_directory/nopass_cache"}}
+                                   "postscreen_cache_map": "btree:$data_directory/nopass_cache"},
+            "single": {"smtpd_service_name": "smtpd1",
+                       "postscreen_cache_map": "btree:$data_directory/single_cache"}}
 
 
 class Handoff(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         require_root()
-        cls.pair = cls.enterClassContext(Pair(PARAMS, SERVICES))
+        pair = Pair(PARAMS, SERVICES)
+        for inst in pair.both():
+            # A pass service with one smtpd process: a second hand-off waits.
+            inst.pf.add_service("smtpd1", "pass", "smtpd", maxproc="1")
+        cls.pair = cls.enterClassContext(pair)
 
     def setUp(self):
         self.marks = {inst: inst.log.mark() for inst in self.pair.both()}
@@ -121,6 +129,27 @@ class Handoff(unittest.TestCase):
                                normalize(smtpd_connect.text, addresses={source: "CLIENT"}))
         self.assertEqual(seen[True], seen[False])
         self.assertEqual(seen[True], (True, "connect from unknown[CLIENT]:PORT"))
+
+    def test_handoff_waits_while_smtpd_is_busy(self):
+        results = {}
+        first, second = ALLOWED[4:6]  # the same addresses in both instances
+        for inst in self.pair.both():
+            mark = inst.log.mark()
+            address, port = inst.endpoints["single"]
+            with SmtpClient(address, port, source=first, timeout=15) as a, \
+                    SmtpClient(address, port, source=second, timeout=15) as b:
+                self.assertEqual(a.read_reply().lines, [f"220 {BANNER}"])
+                inst.log.wait_for(rf"^ALLOWLISTED \[{re.escape(second)}\]:{b.source_port}$", "postscreen", since=mark)
+                # The only smtpd is busy with the first client.
+                self.assertEqual(b.read_available(1.0), b"")
+                self.assertEqual(a.command("QUIT").last, "221 2.0.0 Bye")
+                # Then smtpd takes the waiting hand-off.
+                self.assertEqual(b.read_reply().lines, [f"220 {BANNER}"])
+                self.assertEqual(b.command("QUIT").last, "221 2.0.0 Bye")
+                inst.log.wait_for(rf"^connect from unknown\[{re.escape(second)}\]:{b.source_port}$", "smtpd",
+                                  since=mark)
+            results[inst.ours] = session_lines(inst, mark, b, address)
+        self.assertEqual(results[True], results[False], "postscreen log lines differ")
 
     def test_missing_pass_socket_allowlisted_client(self):
         results = {}
