@@ -3,8 +3,8 @@ haproxy), ours beside stock 3.7.11 side by side, stock smtpd as the pass
 service.
 
 A good PROXY v1 or v2 header makes the proxied address the client: it is
-logged in CONNECT and PASS NEW, and stock smtpd behind the hand-off logs
-`connect from unknown[PROXIED]:PORT`. A v2 LOCAL header keeps the real
+logged in CONNECT and PASS NEW, matched by the access list, and stock
+smtpd behind the hand-off logs `connect from unknown[PROXIED]:PORT`. A v2 LOCAL header keeps the real
 endpoints. Bytes after the header are SMTP input (a pregreet). A lying or
 malformed header, a plain SMTP client, EOF and silence
 (postscreen_upstream_proxy_timeout) each get stock's warning and stock's
@@ -24,6 +24,7 @@ from psmtest import SmtpClient, client_address, require_root
 BANNER = f"{HOSTNAME} ESMTP Postfix"
 PARAMS = {
     "postscreen_greet_wait": "2s",
+    "postscreen_access_list": lambda pf: pf.write_map("ps_access", "192.0.2.0/24 permit\n", type="cidr"),
     "smtpd_peername_lookup": "no",
     "smtpd_client_port_logging": "yes",
 }
@@ -110,6 +111,16 @@ class Proxy(unittest.TestCase):
     def test_v2_header_with_tlv(self):
         tlvs = bytes([0x04, 0x00, 0x03]) + b"abc"  # PP2_TYPE_NOOP, skipped
         self.proxied_handoff(v2("203.0.113.9", cport=40000, tlvs=tlvs), "203.0.113.9", 40000)
+
+    def test_proxied_address_is_used_for_the_access_list(self):
+        marks = {inst.ours: inst.log.mark() for inst in self.pair.both()}
+        out = self.run_both([("send", v2("192.0.2.5", cport=5555)), ("reply",), ("cmd", "QUIT"), ("closed",)],
+                            lambda c: r"^ALLOWLISTED \[192\.0\.2\.5\]:5555$")
+        # Allowlisted: no teaser, smtpd's banner at once.
+        self.assertEqual(out[True][0], [f"220 {BANNER}", "221 2.0.0 Bye", "<closed>"])
+        self.assertEqual(out[True][1], ["CONNECT from [192.0.2.5]:PORT to [127.0.0.1]:PORT", "ALLOWLISTED [192.0.2.5]:PORT"])
+        for inst in self.pair.both():
+            inst.log.wait_for(r"^connect from unknown\[192\.0\.2\.5\]:5555$", "smtpd", since=marks[inst.ours])
 
     def test_v2_local_uses_the_real_endpoints(self):
         out = self.run_both([("send", v2("192.0.2.1", command=0x0)), ("reply",), ("cmd", "QUIT"), ("closed",)],
