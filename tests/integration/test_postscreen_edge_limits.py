@@ -140,7 +140,9 @@ class Limits(unittest.TestCase):
     # -- postscreen_pre_queue_limit ----------------------------------------
     def test_pre_queue_limit(self):
         results = {}
+        stress = {}
         for inst in self.pair.both():
+            start = inst.log.mark()
             held = self.held_clients(inst, "prequeue", 9)
             results[inst.ours] = self.rejected(inst, "prequeue", client_address(),
                                                "421 4.3.2 All screening ports are busy")
@@ -157,10 +159,17 @@ class Limits(unittest.TestCase):
             for c in held:
                 self.assertFalse(c.is_closed(), "a held client was dropped")
                 c.close()
+            # Stress mode: entered at 90% of the limit, left at 70%.
+            inst.log.wait_for(r"^leaving STRESS mode with ", "postscreen", since=start)
+            stress[inst.ours] = [line.text for line in inst.log.lines("postscreen", r"^(entering|leaving) STRESS mode",
+                                                                     since=start)]
         self.assertEqual(results[True], results[False])
         self.assertEqual(results[True][1], ["CONNECT from [CLIENT]:PORT to [SERVER]:PORT",
                                             "reject: connect from [CLIENT]:PORT: all screening ports busy",
                                             "DISCONNECT [CLIENT]:PORT"])
+        self.assertEqual(stress[True], stress[False])
+        self.assertEqual(stress[True], ["entering STRESS mode with 9 connections",
+                                        "leaving STRESS mode with 7 connections"])
 
     # -- postscreen_post_queue_limit ---------------------------------------
     def hold_service(self, inst):
