@@ -52,11 +52,8 @@ def v2(client, server="127.0.0.1", cport=12345, sport=25, *, command=0x1, family
     return V2_SIG + bytes([(version << 4) | command, family]) + struct.pack("!H", len(body)) + body
 
 
-class Proxy(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        require_root()
-        cls.pair = cls.enterClassContext(Pair(PARAMS, SERVICES))
+class _SideBySide:
+    """Helpers shared by the test classes (each has its own `pair`)."""
 
     def setUp(self):
         self.marks = {inst: inst.log.mark() for inst in self.pair.both()}
@@ -88,7 +85,7 @@ class Proxy(unittest.TestCase):
         self.assertEqual(out[True][1], out[False][1], "postscreen log lines differ")
         return out
 
-    def proxied_handoff(self, header, proxied, cport):
+    def proxied_handoff(self, header, proxied, cport, server="127.0.0.1"):
         def end(_):
             return rf"^PASS NEW \[{re.escape(proxied)}\]:{cport}$"
 
@@ -96,14 +93,22 @@ class Proxy(unittest.TestCase):
         out = self.run_both([("send", header), ("reply",), ("cmd", "QUIT"), ("closed",)], end)
         replies, lines, _ = out[True]
         self.assertEqual(replies, [f"220-{BANNER} | 220 {BANNER}", "221 2.0.0 Bye", "<closed>"])
-        self.assertEqual(lines, [f"CONNECT from [{proxied}]:PORT to [127.0.0.1]:PORT", f"PASS NEW [{proxied}]:PORT"])
+        self.assertEqual(lines, [f"CONNECT from [{proxied}]:PORT to [{server}]:PORT", f"PASS NEW [{proxied}]:PORT"])
         for inst in self.pair.both():
-            inst.log.wait_for(rf"^CONNECT from \[{re.escape(proxied)}\]:{cport} to \[127\.0\.0\.1\]:25$",
+            inst.log.wait_for(rf"^CONNECT from \[{re.escape(proxied)}\]:{cport} to \[{re.escape(server)}\]:25$",
                               "postscreen", since=marks[inst.ours])
             # Stock smtpd got the proxied endpoint from postscreen.
             inst.log.wait_for(rf"^connect from unknown\[{re.escape(proxied)}\]:{cport}$", "smtpd",
                               since=marks[inst.ours])
             self.assertIn(proxied, inst.pf.cache_entries())
+
+
+
+class Proxy(_SideBySide, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_root()
+        cls.pair = cls.enterClassContext(Pair(PARAMS, SERVICES))
 
     def test_v1_header(self):
         self.proxied_handoff(v1("198.51.100.7", cport=12345), "198.51.100.7", 12345)
@@ -224,6 +229,33 @@ class Proxy(unittest.TestCase):
             self.assertEqual(silent.read_reply().last, NO_RESOURCES)
         ours.log.wait_for(r"^warning: haproxy read: time limit exceeded$", "postscreen", since=mark)
         ours.log.wait_for(r"^PASS NEW \[198\.51\.100\.77\]:7777$", "postscreen", since=mark)
+
+class ProxyIPv6(_SideBySide, unittest.TestCase):
+    """inet_protocols = all: TCP6 headers are accepted and normalised."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_root()
+        cls.pair = cls.enterClassContext(Pair({**PARAMS, "inet_protocols": "all"}, SERVICES))
+
+    def test_v1_tcp6_address_is_normalised(self):
+        header = b"PROXY TCP6 2001:DB8:0:0:0:0:0:1 0:0:0:0:0:0:0:1 6001 25\r\n"
+        self.proxied_handoff(header, "2001:db8::1", 6001, server="::1")
+
+    def test_v1_tcp6_mapped_ipv4_becomes_ipv4(self):
+        self.proxied_handoff(v1("::ffff:198.51.100.30", "::1", cport=6002, proto="TCP6"), "198.51.100.30", 6002,
+                             server="::1")
+
+    def test_v2_tcp6(self):
+        self.proxied_handoff(v2("2001:db8::2", "::1", cport=6003, family=0x21), "2001:db8::2", 6003, server="::1")
+
+    def test_v1_family_mismatch(self):
+        out = self.run_both([("send", v1("2001:db8::3", "::1", proto="TCP4")), ("reply",), ("closed",)],
+                            lambda c: r"^warning: haproxy read: ")
+        self.assertEqual(out[True][0], [NO_RESOURCES, "<closed>"])
+        self.assertTrue(out[True][1][0].startswith("warning: haproxy read: bad or missing client address: "),
+                        out[True][1])
+
 
 if __name__ == "__main__":
     unittest.main()
