@@ -40,10 +40,11 @@ PARAMS = {
     "smtpd_peername_lookup": "no",
     "smtpd_client_port_logging": "yes",
 }
-# Each postscreen needs its own cache file (stock locks it exclusively).
+# Each postscreen needs its own cache file (stock locks it exclusively). Held
+# clients sit in a long greet wait (closed by the test, never waited out).
 SERVICES = {
-    "count": {"postscreen_client_connection_count_limit": "2", "postscreen_greet_wait": "6s"},
-    "prequeue": {"postscreen_pre_queue_limit": "10", "postscreen_greet_wait": "6s",
+    "count": {"postscreen_client_connection_count_limit": "2", "postscreen_greet_wait": "20s"},
+    "prequeue": {"postscreen_pre_queue_limit": "10", "postscreen_greet_wait": "20s",
                  "postscreen_cache_map": "btree:$data_directory/prequeue_cache"},
     "postq": {"postscreen_post_queue_limit": "5", "smtpd_service_name": "psm-hold",
               "postscreen_cache_map": "btree:$data_directory/postq_cache"},
