@@ -3,12 +3,17 @@ beside stock 3.7.11 (stock smtpd as the pass service).
 
 * postscreen_client_connection_count_limit = 2: the third simultaneous
   connection from one address gets `421 4.7.0 Error: too many connections`
-  and stock's `NOQUEUE: reject: CONNECT ... too many connections` line, an
-  allowlisted address too; other addresses are not affected.
+  and stock's `NOQUEUE: reject: CONNECT ... too many connections` line;
+  other addresses are not affected, sessions already taken by smtpd do not
+  count.
 * postscreen_pre_queue_limit = 10 (the minimum): with nine clients in the
   greet wait the tenth gets `421 4.3.2 All screening ports are busy` and
   stock's `reject: connect from ...: all screening ports busy`; an
-  allowlisted client bypasses the limit and reaches stock smtpd.
+  allowlisted client bypasses the limit and reaches stock smtpd; stock's
+  STRESS mode lines (entered at 9, left at 7).
+* postscreen_post_queue_limit = 5 (the minimum), with a pass service that
+  holds the hand-offs: the sixth client gets `421 4.3.2 All server ports
+  are busy`; pending hand-offs also count for the connection count limit.
 * A few hundred hostile sessions (100 KB lines, NUL bytes and binary
   garbage, resets, EOF in mid-line, pipelined command floods) against ours:
   meanwhile an allowlisted client is handed to stock smtpd and its message
@@ -48,6 +53,8 @@ SERVICES = {
                  "postscreen_cache_map": "btree:$data_directory/prequeue_cache"},
     "postq": {"postscreen_post_queue_limit": "5", "smtpd_service_name": "psm-hold",
               "postscreen_cache_map": "btree:$data_directory/postq_cache"},
+    "postq-count": {"postscreen_client_connection_count_limit": "2", "smtpd_service_name": "psm-hold",
+                    "postscreen_cache_map": "btree:$data_directory/postq_count_cache"},
     "storm": {"postscreen_greet_banner": "", "postscreen_non_smtp_command_enable": "yes",
               "postscreen_bare_newline_enable": "yes", "postscreen_command_time_limit": "3s",
               "postscreen_cache_map": ""},
@@ -210,6 +217,20 @@ class Limits(unittest.TestCase):
         self.assertEqual(results[True][1], ["CONNECT from [CLIENT]:PORT to [SERVER]:PORT",
                                             "NOQUEUE: reject: CONNECT from [CLIENT]:PORT: all server ports busy",
                                             "DISCONNECT [CLIENT]:PORT"])
+
+    def test_connection_count_includes_pending_handoffs(self):
+        results = {}
+        for inst, source in zip(self.pair.both(), ALLOWED[:2]):
+            listener = self.hold_service(inst)
+            address, port = inst.endpoints["postq-count"]
+            mark = inst.log.mark()
+            for _ in range(2):
+                self.enterContext(SmtpClient(address, port, source=source, timeout=15))
+                self.addCleanup(listener.accept()[0].close)
+            inst.log.wait_for(r"^ALLOWLISTED ", "postscreen", since=mark, count=2)
+            results[inst.ours] = self.rejected(inst, "postq-count", source, "421 4.7.0 Error: too many connections")
+        self.assertEqual(results[True], results[False])
+        self.assertIn("NOQUEUE: reject: CONNECT from [CLIENT]:PORT: too many connections", results[True][1])
 
     # -- hostile storm -------------------------------------------------------
     def test_hostile_storm_memory_and_service(self):
