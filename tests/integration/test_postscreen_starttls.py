@@ -15,7 +15,7 @@ warning).
 import unittest
 
 from psmtest import SmtpClient, SmtpClosed, client_address, require_root
-from psmtest.tls import StartTlsClient, make_certificate, s_client
+from psmtest.tls import StartTlsClient, make_certificate, s_client, swaks_tls
 from tls_common import DEEP, HOSTNAME, TlsInstance, no_cache, shared_dir, tls_params
 
 COMMANDS = ["EHLO client.psm.test", "MAIL FROM:<s@client.psm.test>", "RCPT TO:<r@dest.psm.test>", "QUIT"]
@@ -66,10 +66,16 @@ class StarttlsInOurPostscreen(unittest.TestCase):
             "legacy_enforce": no_cache(postscreen_tls_security_level="", postscreen_enforce_tls="yes"),
             "none": no_cache(postscreen_tls_security_level="none"),
             "no_tlsproxy": no_cache(tlsproxy_service_name="nosuchproxy"),
+            "tls_off": no_cache(tlsproxy_service_name="tlsproxyoff"),
         }
-        cls.stock = TlsInstance(postscreen="stock", tlsproxy="stock", params=params, services=services)
-        cls.ours = TlsInstance(postscreen="ours", tlsproxy="ours", params=params, services=services)
-        cls.mixed = TlsInstance(postscreen="ours", tlsproxy="stock", params=params, services=services)
+        # A tlsproxy whose TLS is off answers status=0.
+        off = ["tlsproxyoff unix - - n - 0 tlsproxy -o tlsproxy_tls_security_level=none"]
+        cls.stock = TlsInstance(postscreen="stock", tlsproxy="stock", params=params, services=services,
+                                extra_services=off)
+        cls.ours = TlsInstance(postscreen="ours", tlsproxy="ours", params=params, services=services,
+                                extra_services=off)
+        cls.mixed = TlsInstance(postscreen="ours", tlsproxy="stock", params=params, services=services,
+                                extra_services=off)
         for inst in (cls.stock, cls.ours, cls.mixed):
             cls.enterClassContext(inst)
 
@@ -169,6 +175,28 @@ class StarttlsInOurPostscreen(unittest.TestCase):
         self.assertEqual(lines["postscreen"][-2:], ["postscreen: HANGUP after TIME from [CLIENT]:PORT in tests "
                                                     "after SMTP handshake", "postscreen: DISCONNECT [CLIENT]:PORT"])
         self.assertIn("tlsproxy: TLS handshake failed for service=smtpd peer=[CLIENT]:PORT", lines["tlsproxy"])
+
+    def test_swaks_tls(self):
+        def scenario(inst, source):
+            r = swaks_tls(*inst.endpoints["main"], source=source)
+            return r.server_lines, r.tls_lines
+
+        (server_lines, tls_lines), _ = self.compare(scenario)
+        self.assertIn("220 2.0.0 Ready to start TLS", server_lines)
+        self.assertTrue(any("TLS started" in line for line in tls_lines), tls_lines)
+        self.assertIn("450 4.3.2 Service currently unavailable", server_lines)
+
+    def test_tlsproxy_without_tls(self):
+        steps = [("reply",), ("cmd", "EHLO c.psm.test"), ("cmd", "STARTTLS"), ("cmd", "NOOP"), ("cmd", "QUIT"),
+                 ("closed",)]
+        marks = {inst: inst.log.mark() for inst in self.all()}
+        transcript, lines = self.compare(lambda inst, source: run_script(inst, "tls_off", source, steps))
+        self.assertEqual(transcript[2:4], ["454 4.7.0 TLS not available due to local problem", "250 2.0.0 Ok"])
+        warnings = {inst: [line.text for line in inst.log.lines("postscreen", since=marks[inst])
+                           if line.severity == "warning"] for inst in self.all()}
+        self.assertEqual(warnings[self.stock], ["warning: problem receiving status from private/tlsproxyoff service"])
+        self.assertEqual(warnings[self.ours], warnings[self.stock])
+        self.assertEqual(warnings[self.mixed], warnings[self.stock])
 
     def test_tlsproxy_missing(self):
         steps = [("reply",), ("cmd", "EHLO c.psm.test"), ("cmd", "STARTTLS"), ("cmd", "MAIL FROM:<s@client.psm.test>"),
