@@ -5,29 +5,44 @@ Two private stock instances share one NSD with a DNSBL zone and an
 allowlist zone and run side by side: "stock" has stock dnsblog, "mixed" has
 our dnsblog (`use_ours("dnsblog")`, name servers from the instance's
 resolv.conf, i.e. the NSD). Each has two postscreen listeners, one with
-`postscreen_dnsbl_action = drop` and one with `enforce`. The same client
+`postscreen_dnsbl_action = drop` and one with `enforce`; the latter also
+uses a list NSD does not serve, so that every lookup there is an error. The same client
 address talks to both at once; the test compares what the client saw, the
 normalised postscreen lines of the session (`DNSBL rank N for [addr]:port`,
 the 521 drop, the `NOQUEUE: reject: RCPT ...` line of enforce, `PASS NEW`,
 `PASS OLD`), the DNSBL expiry stamp postscreen cached from dnsblog's TTL,
-and dnsblog's own `addr X listed by domain Y as Z` lines.
+and dnsblog's own lines (`addr X listed by domain Y as Z`, and the
+`dnsblog_query: lookup error ...` warning).
 """
 
 import os
+import re
 import threading
 import time
 import unittest
 
 from psmtest import (DnsServer, SmtpClient, StockPostfix, Zone, client_address, normalize, our_binary,
-                     require_root)
+                     require_root, reverse_name)
 
 HOSTNAME = "stock.psm.test"
 BLACK = "black.psm.test"
 WHITE = "white.psm.test"
+# A list NSD does not serve (it answers REFUSED): every lookup is an error,
+# which stock dnsblog logs with the resolver's text.
+DEAD = "nozone.psm.test"
 STOCK_DNSBLOG = "/usr/lib/postfix/sbin/dnsblog"
 # Distinct weights, so that the domain named in a reject never depends on
 # which answer comes first.
-SITES = f"{BLACK}*2, {BLACK}=127.0.0.4*3, {WHITE}*-4"
+SITES = f"{BLACK}*2,{BLACK}=127.0.0.4*3,{WHITE}*-4"
+# The enforce listener's lists (a master.cf -o value: no blanks).
+ENFORCE_SITES = f"{SITES},{DEAD}*7"
+
+
+def dead_warning(client):
+    """Stock dnsblog's warning for a lookup in DEAD (glibc's TRY_AGAIN text)."""
+    q = f"{reverse_name(client)}.{DEAD}"
+    return (f"postfix/dnsblog: warning: dnsblog_query: lookup error for DNS query {q}: Host or domain name not "
+            f"found. Name service error for name={q} type=A: Host not found, try again")
 
 
 def run_both(fn, instances):
@@ -69,6 +84,7 @@ class Instance:
         # A second postscreen needs a cache of its own (postscreen locks it).
         self.enforce = self.pf.add_postscreen(options={
             "postscreen_dnsbl_action": "enforce",
+            "postscreen_dnsbl_sites": ENFORCE_SITES,
             "postscreen_cache_map": "btree:$data_directory/postscreen_enforce_cache"})
         self.expected_dnsblog = os.path.realpath(our_binary("dnsblog") if ours else STOCK_DNSBLOG)
         if ours:
@@ -87,7 +103,9 @@ class Instance:
                 if f"[{client}]" in line.text]
 
     def dnsblog_lines(self, client, since):
-        lines = self.log.lines("dnsblog", rf"\b{client.replace('.', r'[.]')}\b", since=since)
+        """dnsblog's lines about client (its address, or its DNSBL query names)."""
+        names = [client, reverse_name(client)]
+        lines = self.log.lines("dnsblog", "|".join(rf"(?<![0-9.]){re.escape(n)}(?![0-9])" for n in names), since=since)
         for line in lines:
             self.assert_dnsblog_process(line)
         return sorted(f"{line.program}: {line.text}" for line in lines)
@@ -158,7 +176,8 @@ class StockPostscreenWithOurDnsblog(unittest.TestCase):
         self.assertIn(mixed_closed, ("eof", "reset"))
         ps, db = self.compare_logs(self.listed, rf"^DISCONNECT \[{self.listed}\]:\d+$")
         self.assertIn("DNSBL rank 2 for [CLIENT]:PORT", ps)
-        self.assertEqual(db, [f"postfix/dnsblog: addr {self.listed} listed by domain {BLACK} as 127.0.0.2"])
+        self.assertEqual(db, [f"postfix/dnsblog: addr {self.listed} listed by domain {BLACK} as 127.0.0.2",
+])
 
     def test_several_a_records_and_filter(self):
         (stock_seen, _), (mixed_seen, _) = self.drop_session(self.multi)
@@ -214,8 +233,10 @@ class StockPostscreenWithOurDnsblog(unittest.TestCase):
         self.assertEqual(mixed_seen, stock_seen)
         self.assertEqual(stock_seen[3],
                          f"550 5.7.1 Service unavailable; client [{self.listed}] blocked using {BLACK}")
-        ps, _ = self.compare_logs(self.listed, rf"^DISCONNECT \[{self.listed}\]:\d+$")
+        ps, db = self.compare_logs(self.listed, rf"^DISCONNECT \[{self.listed}\]:\d+$")
         self.assertIn("DNSBL rank 2 for [CLIENT]:PORT", ps)
+        self.assertEqual(db, [f"postfix/dnsblog: addr {self.listed} listed by domain {BLACK} as 127.0.0.2",
+                              dead_warning(self.listed)])
         self.assertIn(f"NOQUEUE: reject: RCPT from [CLIENT]:PORT: 550 5.7.1 Service unavailable; client [CLIENT] "
                       f"blocked using {BLACK}; from=<a@client.psm.test>, to=<b@dest.psm.test>, proto=ESMTP, "
                       f"helo=<client.psm.test>", ps)
