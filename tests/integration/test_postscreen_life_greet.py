@@ -92,6 +92,25 @@ class GreetPhase(LifeCase, unittest.TestCase):
                                       r"PREGREET 20 after TIME from [CLIENT]:PORT: EHLO early.example\r\n",
                                       "DISCONNECT [CLIENT]:PORT"])
 
+    def test_pregreet_text_is_escaped_and_cut(self):
+        early = b"EHLO x\tY\x01\xff\\" + b"A" * 200 + b"\r\n"
+        stock, ours = self.compare("drop", [("send", early), ("reply",), ("closed",)], client_address())
+        self.assertEqual(ours.lines[1], "PREGREET 213 after TIME from [CLIENT]:PORT: EHLO x\\tY\\001\\377\\\\"
+                         + "A" * 81)
+
+    def test_partial_line_pregreet(self):
+        stock, ours = self.compare("drop", [("send", b"EHLO"), ("reply",), ("closed",)], client_address())
+        self.assertEqual(ours.lines[1], "PREGREET 4 after TIME from [CLIENT]:PORT: EHLO")
+
+    def test_pregreet_then_hangup(self):
+        for action in ("ignore", "enforce", "drop"):
+            with self.subTest(action=action):
+                end = r"PREGREET \d+ after \S+ from" if action == "ignore" else "DISCONNECT"
+                stock, ours = self.compare(action, [("send", EARLY), ("close",)], client_address(), end=end,
+                                           settle=0.5)
+                self.assertEqual(ours.lines[:2], ["CONNECT from [CLIENT]:PORT to [SERVER]:PORT",
+                                                  r"PREGREET 20 after TIME from [CLIENT]:PORT: EHLO early.example\r\n"])
+
 
 if __name__ == "__main__":
     unittest.main()
