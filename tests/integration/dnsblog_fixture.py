@@ -30,6 +30,21 @@ def as_int(text):
     return v - U32 if v >= 1 << 31 else v
 
 
+def unix_listening(path):
+    """Whether a UNIX-domain stream socket at path is listening (/proc/net/unix:
+    flag __SO_ACCEPTCON)."""
+    try:
+        with open("/proc/net/unix") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 8 and fields[7] == path and int(fields[3], 16) & 0x10000:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
 class Attr0Conn:
     """A client connection to a UNIX socket speaking attr0."""
 
@@ -144,7 +159,9 @@ class OurDnsblog:
         self.proc = Background([self.binary, "-L", f"unix:{self.path}"], name=self.name, workdir=self.pf.dir,
                                env_vars={"MAIL_CONFIG": self.pf.config_dir}, lifetime=600)
         self.proc.start()
-        wait_until(lambda: os.path.exists(self.path) or not self.proc.running(), 15,
+        # The socket file appears at bind(), a moment before listen():
+        # wait until the kernel lists it as listening (no test connection).
+        wait_until(lambda: unix_listening(self.path) or not self.proc.running(), 15,
                    message="our dnsblog's socket")
         if not self.proc.running():
             raise AssertionError("our dnsblog exited at start\n" + self.describe())
