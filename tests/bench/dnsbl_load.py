@@ -29,12 +29,13 @@ temporarily unavailable"); then the ratio ours/stock. Not a test: nothing
 is asserted, and ctest never runs it.
 
     PSM_BIN_DIR=<build>/bin PSM_SOURCE_DIR=<repo> \\
-        python3 tests/bench/dnsbl_load.py [--sessions N] [--concurrency C]
+        python3 tests/bench/dnsbl_load.py [--sessions N] [--concurrency C] [--dns-delay 0.05]
 (root needed, like the integration tests.)
 """
 
 import argparse
 import collections
+import contextlib
 import errno
 import os
 import re
@@ -46,7 +47,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "lib")]
 
-from psmtest import DnsServer, StockPostfix, Zone, client_address, our_binary, require_root  # noqa: E402
+from psmtest import (DnsServer, SlowDnsProxy, StockPostfix, Zone, client_address, our_binary,  # noqa: E402
+                     require_root)
 from psmtest import netalloc  # noqa: E402
 
 LISTS = ["l1.bench.psm.test", "l2.bench.psm.test", "l3.bench.psm.test"]
@@ -222,11 +224,15 @@ def main():
     parser.add_argument("--pre-queue-limit", type=int, default=0,
                         help="postscreen_pre_queue_limit (default: concurrency + 100, so that the generator's "
                              "sessions get in instead of \"421 All screening ports are busy\")")
+    parser.add_argument("--dns-delay", type=float, default=0.0,
+                        help="seconds every DNS answer is delayed (e.g. 0.05), through a proxy in front of NSD")
     parser.add_argument("--only", choices=["stock", "ours"], help="run one instance only")
     args = parser.parse_args()
     if not 1 <= args.sessions <= MAX_SESSIONS or not 1 <= args.concurrency <= MAX_CONCURRENCY:
         parser.error(f"--sessions 1..{MAX_SESSIONS}, --concurrency 1..{MAX_CONCURRENCY}")
     args.time_limit = min(max(args.time_limit, 10), 1800)
+    if not 0 <= args.dns_delay <= 5:
+        parser.error("--dns-delay 0..5 seconds")
     require_root()
     if args.only != "stock":
         our_binary("postscreen")
@@ -238,7 +244,13 @@ def main():
         z.add(f"*.{netalloc.block()}.127", "A", "127.0.0.2")  # every 127.B.c.k client
         zones.append(z)
     results = {}
-    with DnsServer(zones) as dns:
+    with contextlib.ExitStack() as stack:
+        dns = stack.enter_context(DnsServer(zones))
+        if args.dns_delay > 0:
+            # Every instance's resolver (and our dnsblog) asks the proxy.
+            dns = stack.enter_context(SlowDnsProxy(upstream=(dns.address, 53), delay=args.dns_delay))
+            print(f"DNS answers delayed by {args.dns_delay * 1000:.0f} ms (SlowDnsProxy, a Python thread: "
+                  "at high rates it may be the bottleneck)")
         for name, ours in (("stock", False), ("ours", True)):
             if args.only and args.only != name:
                 continue
