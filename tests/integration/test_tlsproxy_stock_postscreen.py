@@ -60,7 +60,7 @@ class TlsproxyBehindStockPostscreen(unittest.TestCase):
             mark = inst.log.mark()
             source = client_address()
             result = scenario(inst, source)
-            out.append((result, inst.session_lines(mark, source, timeout=SHORT_LIMIT * 3 + 15)))
+            out.append((result, inst.session_lines(mark, source, timeout=SHORT_LIMIT * 3 + 15, tlsproxy=True)))
             self.assertEqual(inst.problems(mark), [], inst.pf.describe())
         (_, stock_lines), (_, our_lines) = out
         self.assertEqual(our_lines["tlsproxy"], stock_lines["tlsproxy"], "tlsproxy log lines differ")

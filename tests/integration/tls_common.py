@@ -92,13 +92,24 @@ class TlsInstance:
             out.append(line.normalized(addresses={source: "CLIENT", **self.servers}, extra=_EXTRA))
         return out
 
-    def session_lines(self, since, source, timeout=15):
-        """Waits until both tlsproxy (when it was involved) and postscreen
-        have logged DISCONNECT for `source`, then returns
-        {"postscreen": [...], "tlsproxy": [...]} (normalised)."""
+    def session_lines(self, since, source, timeout=15, tlsproxy=None):
+        """Waits until postscreen and (when it was involved) tlsproxy have
+        logged DISCONNECT for `source`, then returns {"postscreen": [...],
+        "tlsproxy": [...]} (normalised). Stock daemons log through postlogd,
+        so tlsproxy's CONNECT may reach the file after postscreen's
+        DISCONNECT: `tlsproxy` True waits for it, False does not, None waits
+        up to 2 s for it."""
         pattern = rf"^DISCONNECT \[{re.escape(source)}\]:\d+$"
         self.log.wait_for(pattern, "postscreen", since=since, timeout=timeout)
-        if self.log.lines("tlsproxy", regex=rf"^CONNECT from \[{re.escape(source)}\]", since=since):
+        connect = rf"^CONNECT from \[{re.escape(source)}\]:\d+$"
+        if tlsproxy is None:
+            try:
+                self.log.wait_for(connect, "tlsproxy", since=since, timeout=2)
+                tlsproxy = True
+            except AssertionError:
+                tlsproxy = False
+        if tlsproxy:
+            self.log.wait_for(connect, "tlsproxy", since=since, timeout=timeout)
             self.log.wait_for(pattern, "tlsproxy", since=since, timeout=timeout)
         return {program: self.lines(program, since, source) for program in ("postscreen", "tlsproxy")}
 
