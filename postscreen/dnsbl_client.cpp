@@ -32,6 +32,10 @@ struct DnsblClient::Entry {
     std::vector<Waiter*> waiters;
     TimerQueue::Entry timeout;
     DnsblClient* client = nullptr;
+    // The request's deadline is postscreen_dnsbl_timeout: dnsblog's partial
+    // reply then stands for stock's "no reply within the timeout".
+    bool timeout_deadline = false;
+    std::chrono::steady_clock::time_point sent;
 };
 
 // One persistent connection to dnsblog: requests are written in order as
@@ -150,7 +154,11 @@ private:
                      std::string(dnsblog::to_string(reply->status)).c_str(), reply->client_address.c_str(),
                      reply->reason.c_str());
         }
-        owner_.on_reply(reply->label, std::move(result), reply->client_address);
+        std::vector<std::string> unanswered; // sites dnsblog has no answer for
+        for (const dnsblog::SiteResult& site : reply->sites)
+            if (site.status == dnsblog::SiteStatus::failed && site.reason == "timeout")
+                unanswered.push_back(site.domain);
+        owner_.on_reply(reply->label, std::move(result), reply->client_address, unanswered);
         return true;
     }
 
@@ -265,6 +273,8 @@ void DnsblClient::start_request(const std::shared_ptr<Entry>& entry, std::chrono
     // postscreen_dnsbl_timeout whatever the greet wait.
     long ms = std::min<long>(deadline.count(), settings_.dnsbl_timeout * 1000L);
     request.deadline_ms = static_cast<int>(std::clamp<long>(ms, 1, dnsblog::kMaxDeadlineMs));
+    entry->timeout_deadline = ms == settings_.dnsbl_timeout * 1000L;
+    entry->sent = std::chrono::steady_clock::now();
     entry->label = request.label;
     by_label_[entry->label] = entry;
     timers_.arm(entry->timeout, std::chrono::seconds(settings_.dnsbl_timeout), &DnsblClient::on_timeout, entry.get());
@@ -286,11 +296,19 @@ void DnsblClient::on_timeout(void* context) {
     self.complete_entry(keep, none);
 }
 
-void DnsblClient::on_reply(const std::string& label, Result result, const std::string& client_addr) {
+void DnsblClient::on_reply(const std::string& label, Result result, const std::string& client_addr,
+                           const std::vector<std::string>& unanswered) {
     auto it = by_label_.find(label);
     if (it == by_label_.end()) return; // abandoned (timeout) or unknown: ignored, as stock
     std::shared_ptr<Entry> entry = it->second;
     if (entry->address != client_addr) return; // not ours: ignored, as stock
+    // A partial reply at the postscreen_dnsbl_timeout deadline comes at the
+    // moment our own timer would fire: warn as stock does for the domains
+    // without an answer, whichever of the two comes first.
+    const auto timeout = std::chrono::seconds(settings_.dnsbl_timeout);
+    if (entry->timeout_deadline && std::chrono::steady_clock::now() - entry->sent >= timeout)
+        for (const std::string& domain : unanswered)
+            msg_warn("dnsblog reply timeout %lds for %s", settings_.dnsbl_timeout, domain.c_str());
     if (!result.answered) result.ttl = static_cast<int>(settings_.dnsbl_min_ttl);
     complete_entry(entry, std::move(result));
 }

@@ -93,7 +93,8 @@ private:
     friend class Connection;
 
     void start_request(const std::shared_ptr<Entry>& entry, std::chrono::milliseconds deadline);
-    void on_reply(const std::string& label, Result result, const std::string& client_addr);
+    void on_reply(const std::string& label, Result result, const std::string& client_addr,
+                  const std::vector<std::string>& unanswered);
     void on_connection_lost(Connection& conn);
     void complete_entry(const std::shared_ptr<Entry>& entry, Result result);
     void notify_later(const std::shared_ptr<Entry>& entry);
