@@ -193,6 +193,7 @@ def make_instance(ours, dns, pre_queue_limit):
 
 def bench(name, ours, dns, args):
     pf, address, port = make_instance(ours, dns, args.pre_queue_limit or args.concurrency + 100)
+    proxy_before = (dns.queries, dns.forwarded) if isinstance(dns, SlowDnsProxy) else None
     with pf:
         # Warm-up: start postscreen and the dnsblog(s), and (ours) the lists' first health check.
         run_load(address, port, 20, 10, 60)
@@ -210,9 +211,14 @@ def bench(name, ours, dns, args):
     for outcome, n in outcomes.most_common():
         print(f"   {n:7d}  {outcome}")
     skipped = sum(n for text, n in warnings.items() if "psc_dnsbl_request" in text or "reply timeout" in text)
-    print(f"   skipped/late DNSBL lookups logged by postscreen: {skipped}")
+    failed = sum(n for text, n in warnings.items() if "dnsblog_query: lookup error" in text)
+    print(f"   skipped/late DNSBL lookups logged by postscreen: {skipped}; DNS lookup errors logged by dnsblog: {failed}")
     for text, n in warnings.most_common(8):
         print(f"   {n:7d}  {text}")
+    if proxy_before:
+        received, forwarded = dns.queries - proxy_before[0], dns.forwarded - proxy_before[1]
+        print(f"   DNS proxy: {received} queries received, {forwarded} forwarded ({received - forwarded} dropped: "
+              f"more than its {SlowDnsProxy.MAX_PENDING} pending; dnsblog retries or reports a failure)")
     return rate, unchecked, outcomes
 
 
