@@ -25,7 +25,7 @@ class DnsblTest(LifeCase, unittest.TestCase):
     def setUpClass(cls):
         require_root()
         c = cls.clients = {name: client_address() for name in (
-            "enforce", "drop", "ignore", "w1", "w2", "w3", "f3", "f10", "allow", "allow_clean", "map")}
+            "enforce", "drop", "ignore", "w1", "w2", "w3", "f3", "f10", "allow", "allow_clean", "map", "m1", "m2")}
         # The allowlisted client's TTL is the smallest of wl's "listed" TTL and
         # bl's "not listed" (SOA) TTL (stock's rule): make wl's the smaller.
         bl = Zone("bl.psm.test", ttl=300, negative_ttl=1200, soa_ttl=1200)
@@ -40,6 +40,9 @@ class DnsblTest(LifeCase, unittest.TestCase):
         bl.list_address(c["f3"], "127.0.0.3")
         bl.list_address(c["f10"], "127.0.0.10")
         wl.list_address(c["allow"], "127.0.0.2")
+        bl.list_address(c["m1"], "127.0.0.3")
+        bl2.list_address(c["m1"], "127.0.0.2")
+        bl.list_address(c["m2"], "127.0.0.2")
         cls.dns = cls.enterClassContext(DnsServer([bl, bl2, wl]))
         # Only "allow" keeps the cache: one file per postscreen (exclusive lock).
         one = {"postscreen_dnsbl_sites": "bl.psm.test", "postscreen_cache_map": ""}
@@ -54,6 +57,11 @@ class DnsblTest(LifeCase, unittest.TestCase):
             "allow": {"postscreen_dnsbl_sites": "bl.psm.test,wl.psm.test*-2",
                       "postscreen_dnsbl_allowlist_threshold": "-1", "postscreen_dnsbl_action": "drop",
                       "postscreen_pipelining_enable": "yes"},
+            # One domain twice (filters, weights): the reply names the site
+            # that contributed the largest weight.
+            "multi": {"postscreen_dnsbl_sites": "bl.psm.test=127.0.0.2*3,bl.psm.test=127.0.0.3,bl2.psm.test*2",
+                      "postscreen_dnsbl_threshold": "3", "postscreen_dnsbl_action": "drop",
+                      "postscreen_cache_map": ""},
             "map": dict(one, postscreen_dnsbl_action="drop", postscreen_dnsbl_reply_map=lambda pf: pf.write_map(
                 "dnsbl_reply", {"bl.psm.test": "public-bl.example"})),
         }
@@ -141,6 +149,15 @@ class DnsblTest(LifeCase, unittest.TestCase):
         stock, ours = self.compare("allow", script, self.clients["allow_clean"])
         self.assertEqual(ours.transcript[3], "450 4.3.2 Service currently unavailable")
         self.assertEqual(ours.lines[-2:], ["PASS NEW [CLIENT]:PORT", "DISCONNECT [CLIENT]:PORT"])
+
+    def test_one_domain_twice_reports_the_largest_weight(self):
+        for name, rank, site in (("m1", 3, "bl2.psm.test"), ("m2", 3, "bl.psm.test")):
+            with self.subTest(client=name):
+                stock, ours = self.compare("multi", [("reply",), ("closed",)], self.clients[name])
+                self.assertEqual(ours.transcript[0], f"220-{BANNER} | 521 5.7.1 Service unavailable; "
+                                 f"client [CLIENT] blocked using {site}")
+                self.assertEqual(ours.lines, [CONNECT, f"DNSBL rank {rank} for [CLIENT]:PORT",
+                                              "DISCONNECT [CLIENT]:PORT"])
 
     def test_reply_map(self):
         stock, ours = self.compare("map", [("reply",), ("closed",)], self.clients["map"])
