@@ -80,42 +80,46 @@ class Demo(unittest.TestCase):
 
     def tearDown(self):
         # Whatever a failed run left behind must not outlive the test.
-        for pid in demo_processes(self.state):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        for state in (self.state, getattr(self, "other_state", None)):
+            for pid in demo_processes(state) if state else ():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
-    def start_demo(self):
+    def start_demo(self, state=None, addr=None, port=None, dns=None, until=READY):
+        """Start the script; return once its output has `until`."""
+        state = state or self.state
         Demo.runs += 1
         demo = procs.Background(
-            ["/bin/bash", self.script], name=f"demo-{self.runs}", workdir=self.state, lifetime=600,
-            env_vars={"PSM_BIN_DIR": self.bin_dir, "PSM_DEMO_STATE": self.state,
-                      "PSM_DEMO_LISTEN": f"{self.addr}:{self.port}",
-                      "PSM_DEMO_DNS": f"{self.dns}:53", "PSM_DEMO_LISTED": self.listed})
+            ["/bin/bash", self.script], name=f"demo-{self.runs}", workdir=state, lifetime=600,
+            env_vars={"PSM_BIN_DIR": self.bin_dir, "PSM_DEMO_STATE": state,
+                      "PSM_DEMO_LISTEN": f"{addr or self.addr}:{port or self.port}",
+                      "PSM_DEMO_DNS": f"{dns or self.dns}:53", "PSM_DEMO_LISTED": self.listed})
         demo.start()
         self.addCleanup(demo.stop, 20.0, signal.SIGTERM)
 
         def ready():
             if not demo.running():
-                raise AssertionError("the demo exited before it was ready\n" + demo.describe())
-            return READY in demo.stdout_text()
+                raise AssertionError(f"the demo exited before {until!r}\n" + demo.describe())
+            return until in demo.stdout_text()
 
-        if not procs.wait_until(ready, 120, interval=0.1):
-            self.fail("the demo did not say it was ready within 120 s\n" + demo.describe())
+        if not procs.wait_until(ready, 120, interval=0.05):
+            self.fail(f"the demo did not print {until!r} within 120 s\n" + demo.describe())
         return demo
 
-    def stop_with_ctrl_c(self, demo):
+    def stop_with_ctrl_c(self, demo, state=None):
         """What Ctrl-C does in a terminal: SIGINT to the foreground process
         group (the script and our master)."""
+        state = state or self.state
         self.assertTrue(demo.running(), demo.describe())
         os.killpg(demo.pgid, signal.SIGINT)
         rc = demo.wait(60)
         self.assertIsNotNone(rc, "the demo did not exit within 60 s of SIGINT\n" + demo.describe())
         out = demo.stdout_text()
         # The script waits for everything before it exits: nothing may be left.
-        procs.wait_until(lambda: not demo_processes(self.state), 2)
-        left = demo_processes(self.state)
+        procs.wait_until(lambda: not demo_processes(state), 2)
+        left = demo_processes(state)
         self.assertEqual(left, {}, "processes of the demo survived SIGINT\n" + demo.describe())
         self.assertNotIn("still running after the stop", out + demo.stderr_text())
         self.assertIn("demo: stopped", out)
@@ -195,6 +199,18 @@ class Demo(unittest.TestCase):
         self.assert_delivered_to_stock(self.send(self.clean), "PASS OLD", mark)
         self.assertTrue(queue < set(self.queued()))
         self.stop_with_ctrl_c(demo)
+
+
+    def test_ctrl_c_while_starting(self):
+        """Ctrl-C once NSD is up, while the stock instance is being set up
+        (postfix check, which ignores SIGINT, or its master starting):
+        everything started so far is stopped."""
+        self.other_state = env.fixture_dir("demo")
+        addr = server_address()
+        demo = self.start_demo(self.other_state, addr, free_port(addr), dns_address(),
+                               until="demo: nsd on ")
+        self.assertIn("nsd/nsd.conf", " | ".join(demo_processes(self.other_state).values()))
+        self.stop_with_ctrl_c(demo, self.other_state)
 
 
 if __name__ == "__main__":
