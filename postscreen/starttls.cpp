@@ -80,11 +80,17 @@ private:
                 scan = attr_scan(r.attrs, self->service_, kAttrFlagStrict,
                                  {attr::recv_streq("protocol", "tlsproxy_protocol")});
             if (!r || scan.conversions != 1 || !scan.warning.empty()) {
+                // Stock's %m: the system error of a failed read; for a
+                // list that arrived but is not the announcement, the text
+                // stock 3.7 prints there (checked against tlsmgr's).
                 const bool timeout = r.error == boost::asio::error::timed_out;
-                int err = timeout ? ETIMEDOUT : 0;
-                if (!timeout && r.error.category() == boost::system::system_category()) err = r.error.value();
+                std::string why = "Application error";
+                if (timeout)
+                    why = std::strerror(ETIMEDOUT);
+                else if (r.error && r.error.category() == boost::system::system_category())
+                    why = std::strerror(r.error.value());
                 msg_warn("%s receiving %s attribute from %s service: %s", timeout ? "timeout" : "problem", "protocol",
-                         self->service_.c_str(), std::strerror(err));
+                         self->service_.c_str(), why.c_str());
                 return self->fail();
             }
             self->send_request(std::move(r.rest));

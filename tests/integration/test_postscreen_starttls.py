@@ -8,8 +8,8 @@ tlsproxy log lines must be the same: STARTTLS offered at level may and
 with the legacy postscreen_use_tls, refused MAIL before STARTTLS at level
 encrypt (and legacy postscreen_enforce_tls), the deep tests over TLS ending
 in the come-back-later 450 and PASS OLD on reconnect, input pipelined after
-STARTTLS discarded, STARTTLS twice, and tlsproxy missing (454 and stock's
-warning).
+STARTTLS discarded, STARTTLS twice, and tlsproxy missing, without TLS or
+not a tlsproxy at all (454 and stock's warnings).
 """
 
 import unittest
@@ -67,6 +67,7 @@ class StarttlsInOurPostscreen(unittest.TestCase):
             "none": no_cache(postscreen_tls_security_level="none"),
             "no_tlsproxy": no_cache(tlsproxy_service_name="nosuchproxy"),
             "tls_off": no_cache(tlsproxy_service_name="tlsproxyoff"),
+            "not_tlsproxy": no_cache(tlsproxy_service_name="tlsmgr"),  # announces tlsmgr_protocol
         }
         # A tlsproxy whose TLS is off answers status=0.
         off = ["tlsproxyoff unix - - n - 0 tlsproxy -o tlsproxy_tls_security_level=none"]
@@ -198,6 +199,20 @@ class StarttlsInOurPostscreen(unittest.TestCase):
         self.assertEqual(warnings[self.stock], ["warning: problem receiving status from private/tlsproxyoff service"])
         self.assertEqual(warnings[self.ours], warnings[self.stock])
         self.assertEqual(warnings[self.mixed], warnings[self.stock])
+
+    def test_service_is_not_tlsproxy(self):
+        steps = [("reply",), ("cmd", "EHLO c.psm.test"), ("cmd", "STARTTLS"), ("cmd", "NOOP"), ("cmd", "QUIT"),
+                 ("closed",)]
+        marks = {inst: inst.log.mark() for inst in self.all()}
+        transcript, _ = self.compare(lambda inst, source: run_script(inst, "not_tlsproxy", source, steps),
+                                     tlsproxy=False)
+        self.assertEqual(transcript[2:4], ["454 4.7.0 TLS not available due to local problem", "250 2.0.0 Ok"])
+        warnings = {inst: [line.text for line in inst.log.lines("postscreen", since=marks[inst])
+                           if line.severity == "warning"] for inst in self.all()}
+        self.assertEqual(warnings[self.ours], warnings[self.stock])
+        self.assertEqual(warnings[self.mixed], warnings[self.stock])
+        self.assertEqual(warnings[self.stock][-1],
+                         "warning: problem receiving protocol attribute from private/tlsmgr service: Application error")
 
     def test_tlsproxy_missing(self):
         steps = [("reply",), ("cmd", "EHLO c.psm.test"), ("cmd", "STARTTLS"), ("cmd", "MAIL FROM:<s@client.psm.test>"),
