@@ -60,12 +60,14 @@ class LifeInstance:
 class LifePair:
     """Stock and ours, started together, stopped together."""
 
-    def __init__(self, dns, params, services, *, allowed_extra=(), **kw):
-        """`allowed_extra`: regexes of problem lines ours may log beyond
-        stock's (known, reported differences)."""
+    def __init__(self, dns, params, services, *, allowed_extra=(), allowed_missing=(), **kw):
+        """`allowed_extra`: regexes of problem or dnsblog lines ours may log
+        beyond stock's, `allowed_missing`: of dnsblog lines stock may log
+        and ours not (known, reported differences)."""
         self.stock = LifeInstance(False, dns, params, services, **kw)
         self.ours = LifeInstance(True, dns, params, services, **kw)
         self.allowed_extra = [re.compile(rx) for rx in allowed_extra]
+        self.allowed_missing = [re.compile(rx) for rx in allowed_missing]
 
     def __enter__(self):
         self.stock.pf.start()
@@ -85,6 +87,24 @@ class LifePair:
             extra = self.extra_problems()
             if extra:
                 raise AssertionError("our instance logged problems that stock did not:\n" + "\n".join(extra))
+            extra, missing = self.dnsblog_differences()
+            if extra or missing:
+                raise AssertionError("dnsblog lines differ from stock's; only ours:\n" + "\n".join(extra)
+                                     + "\nonly stock's:\n" + "\n".join(missing))
+
+    def dnsblog_differences(self):
+        """dnsblog's lines of the whole run (the same clients asked both):
+        (only in ours, only in stock's), minus the allowed ones."""
+        def texts(instance):
+            return [f"{line.program}: {normalize(line.text)}" for line in instance.log.lines("dnsblog")]
+        stock, extra = texts(self.stock), []
+        for text in texts(self.ours):
+            if text in stock:
+                stock.remove(text)
+            elif not any(rx.search(text) for rx in self.allowed_extra):
+                extra.append(text)
+        missing = [t for t in stock if not any(rx.search(t) for rx in self.allowed_missing)]
+        return extra, missing
 
     def extra_problems(self):
         """Warning/fatal/panic lines (normalised, whole run including the
