@@ -31,7 +31,7 @@ class Mixed(LifeCase, unittest.TestCase):
         cls.bl.list_address("127.0.0.2", "127.0.0.2")
         # Listed clients, one per scenario (listing more later with an NSD
         # reload races with NSD's old server processes).
-        cls.pool = [client_address() for _ in range(8)]
+        cls.pool = [client_address() for _ in range(10)]
         for address in cls.pool:
             cls.bl.list_address(address, "127.0.0.2")
         cls.dns = cls.enterClassContext(DnsServer([cls.bl]))
@@ -43,6 +43,10 @@ class Mixed(LifeCase, unittest.TestCase):
             "nobanner": dict(bl, postscreen_greet_banner="", postscreen_dnsbl_action="drop"),
             "deep": {"postscreen_pipelining_enable": "yes", "postscreen_cache_map": ""},
             "shared": {"postscreen_dnsbl_sites": "bl.psm.test", "postscreen_dnsbl_action": "enforce"},
+            # The hand-off fails: no such smtpd service.
+            "nosmtpd": {"smtpd_service_name": "nosmtpd", "postscreen_cache_map": ""},
+            "nosmtpd_noteaser": {"smtpd_service_name": "nosmtpd", "postscreen_cache_map": "",
+                                 "postscreen_greet_banner": ""},
         }
         cls.pair = cls.enterClassContext(LifePair(cls.dns, {}, services))
 
@@ -108,6 +112,29 @@ class Mixed(LifeCase, unittest.TestCase):
         self.assertEqual(ours.transcript[3], "450 4.3.2 Service currently unavailable")
         self.assertEqual(ours.lines[-3:], ["HANGUP after TIME from [CLIENT]:PORT in tests after SMTP handshake",
                                            "PASS NEW [CLIENT]:PORT", "DISCONNECT [CLIENT]:PORT"])
+
+    def test_hangup_while_dnsbl_and_pregreet_are_pending(self):
+        stock, ours = self.compare("pg_drop", [("line",), ("close",)], self.listed(), settle=0.5)
+        self.assertEqual(ours.lines, [CONNECT, "HANGUP after TIME from [CLIENT]:PORT in tests before SMTP handshake",
+                                      "DISCONNECT [CLIENT]:PORT"])
+
+    def test_handoff_fails_after_the_teaser(self):
+        # The engine takes over (X21): 220, then 421 for anything but QUIT.
+        script = [("reply",), ("cmd", "EHLO c.example"), ("closed",)]
+        stock, ours = self.compare("nosmtpd", script, client_address())
+        self.assertEqual(ours.transcript, [f"220-{BANNER} | 220 {BANNER}", "421 4.3.2 No system resources",
+                                           "<closed>"])
+        self.assertEqual(ours.lines, [
+            CONNECT, "PASS NEW [CLIENT]:PORT",
+            "warning: cannot connect to service private/nosmtpd: No such file or directory",
+            "PASS OLD [CLIENT]:PORT", "DISCONNECT [CLIENT]:PORT"])
+
+    def test_handoff_fails_without_teaser(self):
+        stock, ours = self.compare("nosmtpd_noteaser", [("reply",), ("closed",)], client_address(),
+                                   end="CONNECT from", settle=1.0)
+        self.assertEqual(ours.transcript, ["421 4.3.2 All server ports are busy", "<closed>"])
+        self.assertEqual(ours.lines, [
+            CONNECT, "warning: cannot connect to service private/nosmtpd: No such file or directory"])
 
     def concurrent(self, instance, source, script_end):
         """Two sessions from `source` at once; returns the normalised
