@@ -25,6 +25,8 @@ class CacheLife(LifeCase, unittest.TestCase):
         require_root()
         bl = Zone("bl.psm.test", ttl=300, negative_ttl=NOT_LISTED_TTL, soa_ttl=NOT_LISTED_TTL)
         bl.list_address("127.0.0.2", "127.0.0.2")
+        cls.listed = client_address()
+        bl.list_address(cls.listed, "127.0.0.2")
         cls.dns = cls.enterClassContext(DnsServer([bl]))
         site = {"postscreen_dnsbl_sites": "bl.psm.test", "postscreen_dnsbl_action": "drop"}
         services = {
@@ -32,6 +34,7 @@ class CacheLife(LifeCase, unittest.TestCase):
             # DNSBL results expire after 2 s; a separate cache file.
             "short": dict(site, postscreen_dnsbl_min_ttl="1s", postscreen_dnsbl_max_ttl="2s",
                           postscreen_cache_map=lambda pf: f"btree:{pf.data_dir}/short_cache"),
+            "ignore": dict(site, postscreen_dnsbl_action="ignore", postscreen_cache_map="btree:$data_directory/ign"),
         }
         cls.pair = cls.enterClassContext(LifePair(cls.dns, {}, services))
 
@@ -68,6 +71,17 @@ class CacheLife(LifeCase, unittest.TestCase):
         stock, ours = self.compare("short", QUIT_SCRIPT, a, end="PASS OLD", settle=0.3)
         self.assertEqual(ours.transcript, [f"220 {BANNER}", "221 2.0.0 Bye", "<closed>"])
         self.assertEqual(ours.lines, [CONNECT, "PASS OLD [CLIENT]:PORT"])
+
+    def test_listed_with_ignore_is_looked_up_again(self):
+        # Pregreet passes and is cached; the DNSBL test never passes, so the
+        # next connection (no teaser) asks again, and no PASS line comes.
+        a = self.listed
+        stock, ours = self.compare("ignore", QUIT_SCRIPT, a, end=r"DNSBL rank \d+ for", settle=0.5)
+        self.assertEqual(ours.transcript[0], f"220-{BANNER} | 220 {BANNER}")
+        self.assertEqual(ours.lines, [CONNECT, "DNSBL rank 1 for [CLIENT]:PORT"])
+        stock, ours = self.compare("ignore", QUIT_SCRIPT, a, end=r"DNSBL rank \d+ for", settle=0.5)
+        self.assertEqual(ours.transcript, [f"220 {BANNER}", "221 2.0.0 Bye", "<closed>"])
+        self.assertEqual(ours.lines, [CONNECT, "DNSBL rank 1 for [CLIENT]:PORT"])
 
 
 if __name__ == "__main__":
