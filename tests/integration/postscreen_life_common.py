@@ -167,11 +167,12 @@ class Outcome:
     """One session's result: transcript and postscreen lines (normalised),
     the client, and the raw LogLines."""
 
-    def __init__(self, transcript, lines, client, raw):
+    def __init__(self, transcript, lines, client, raw, elapsed):
         self.transcript = transcript
         self.lines = lines
         self.client = client
         self.raw = raw
+        self.elapsed = elapsed  # seconds from connect to the end of the script
 
 
 def session(instance, service, steps, source, *, end=r"DISCONNECT", timeout=15, settle=0.0):
@@ -184,6 +185,7 @@ def session(instance, service, steps, source, *, end=r"DISCONNECT", timeout=15, 
     client.connect()
     try:
         transcript = run_script(client, steps)
+        elapsed = time.monotonic() - client.connected_at
     finally:
         client.close()
     if end:
@@ -193,7 +195,7 @@ def session(instance, service, steps, source, *, end=r"DISCONNECT", timeout=15, 
         time.sleep(settle)
     raw = [line for line in instance.log.lines("postscreen", since=mark)]
     lines = [line.replace(instance.pf.dir, "DIR") for line in session_lines(instance, mark, client, address)]
-    return Outcome(normalise_transcript(transcript, client, address), lines, client, raw)
+    return Outcome(normalise_transcript(transcript, client, address), lines, client, raw, elapsed)
 
 
 def both_sessions(pair, service, steps, source, **kw):
