@@ -80,13 +80,14 @@ private:
                 scan = attr_scan(r.attrs, self->service_, kAttrFlagStrict,
                                  {attr::recv_streq("protocol", "tlsproxy_protocol")});
             if (!r || scan.conversions != 1 || !scan.warning.empty()) {
-                // Stock's %m: the system error of a failed read; for a
-                // list that arrived but is not the announcement, the text
-                // stock 3.7 prints there (checked against tlsmgr's).
+                // Stock's %m (checked against stock 3.7): after a timeout
+                // its non-blocking read's EAGAIN; for a list that is not
+                // the announcement "Application error"; else the read's
+                // system error.
                 const bool timeout = r.error == boost::asio::error::timed_out;
                 std::string why = "Application error";
                 if (timeout)
-                    why = std::strerror(ETIMEDOUT);
+                    why = std::strerror(EAGAIN);
                 else if (r.error && r.error.category() == boost::system::system_category())
                     why = std::strerror(r.error.value());
                 msg_warn("%s receiving %s attribute from %s service: %s", timeout ? "timeout" : "problem", "protocol",

@@ -8,10 +8,11 @@ tlsproxy log lines must be the same: STARTTLS offered at level may and
 with the legacy postscreen_use_tls, refused MAIL before STARTTLS at level
 encrypt (and legacy postscreen_enforce_tls), the deep tests over TLS ending
 in the come-back-later 450 and PASS OLD on reconnect, input pipelined after
-STARTTLS discarded, STARTTLS twice, and tlsproxy missing, without TLS or
-not a tlsproxy at all (454 and stock's warnings).
+STARTTLS discarded, STARTTLS twice, and tlsproxy missing, silent, without
+TLS or not a tlsproxy at all (454 and stock's warnings).
 """
 
+import threading
 import unittest
 
 from psmtest import SmtpClient, SmtpClosed, client_address, require_root
@@ -23,12 +24,12 @@ EHLO_PLAIN = ("250-mx.psm.test | 250-SIZE 10240000 | 250-VRFY | 250-ETRN | 250-S
               "250-ENHANCEDSTATUSCODES | 250-8BITMIME | 250-DSN | 250-SMTPUTF8 | 250 CHUNKING")
 
 
-def run_script(inst, service, source, steps):
+def run_script(inst, service, source, steps, timeout=10):
     """Steps: ("cmd", line), ("send", bytes), ("reply",), ("tls",) (the
     handshake), ("closed",). Returns the transcript (reply lines joined
     with " | ", "<tls TLSv1.3>", "<closed>")."""
     transcript = []
-    c = StartTlsClient(*inst.endpoints[service], source=source, timeout=10)
+    c = StartTlsClient(*inst.endpoints[service], source=source, timeout=timeout)
     c.connect()
     try:
         for step in steps:
@@ -68,6 +69,7 @@ class StarttlsInOurPostscreen(unittest.TestCase):
             "no_tlsproxy": no_cache(tlsproxy_service_name="nosuchproxy"),
             "tls_off": no_cache(tlsproxy_service_name="tlsproxyoff"),
             "not_tlsproxy": no_cache(tlsproxy_service_name="tlsmgr"),  # announces tlsmgr_protocol
+            "silent": no_cache(tlsproxy_service_name="dnsblog"),  # waits for a request, says nothing
         }
         # A tlsproxy whose TLS is off answers status=0.
         off = ["tlsproxyoff unix - - n - 0 tlsproxy -o tlsproxy_tls_security_level=none"]
@@ -83,17 +85,34 @@ class StarttlsInOurPostscreen(unittest.TestCase):
     def all(self):
         return (self.stock, self.ours, self.mixed)
 
-    def compare(self, scenario, tlsproxy=True):
-        """scenario(inst, source) -> client result, run against the three;
-        results and normalised logs of ours and mixed must equal stock's.
-        Returns stock's (result, lines)."""
-        out = {}
+    def compare(self, scenario, tlsproxy=True, parallel=False):
+        """scenario(inst, source) -> client result, run against the three
+        (at the same time with `parallel`, for slow scenarios); results and
+        normalised logs of ours and mixed must equal stock's. Returns
+        stock's (result, lines)."""
+        out, marks, sources, results = {}, {}, {}, {}
         for inst in self.all():
-            mark = inst.log.mark()
-            source = client_address()
-            result = scenario(inst, source)
-            lines = inst.session_lines(mark, source, timeout=30, tlsproxy=tlsproxy)
-            self.assertEqual(inst.problems(mark), [], inst.pf.describe())
+            marks[inst] = inst.log.mark()
+            sources[inst] = client_address()
+        if parallel:
+            def run(inst):
+                try:
+                    results[inst] = scenario(inst, sources[inst])
+                except BaseException as e:  # reported below
+                    results[inst] = e
+
+            threads = [threading.Thread(target=run, args=(inst,)) for inst in self.all()]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=120)
+            for inst in self.all():
+                if isinstance(results.get(inst), BaseException):
+                    raise results[inst]
+        for inst in self.all():
+            result = results[inst] if parallel else scenario(inst, sources[inst])
+            lines = inst.session_lines(marks[inst], sources[inst], timeout=30, tlsproxy=tlsproxy)
+            self.assertEqual(inst.problems(marks[inst]), [], inst.pf.describe())
             out[inst] = (result, lines)
         ref = out[self.stock]
         for inst in (self.ours, self.mixed):
@@ -213,6 +232,20 @@ class StarttlsInOurPostscreen(unittest.TestCase):
         self.assertEqual(warnings[self.mixed], warnings[self.stock])
         self.assertEqual(warnings[self.stock][-1],
                          "warning: problem receiving protocol attribute from private/tlsmgr service: Application error")
+
+    def test_service_never_announces(self):
+        steps = [("reply",), ("cmd", "EHLO c.psm.test"), ("cmd", "STARTTLS"), ("cmd", "NOOP"), ("cmd", "QUIT"),
+                 ("closed",)]
+        marks = {inst: inst.log.mark() for inst in self.all()}
+        # postscreen gives up after its fixed 10 s.
+        transcript, _ = self.compare(lambda inst, source: run_script(inst, "silent", source, steps, timeout=40),
+                                     tlsproxy=False, parallel=True)
+        self.assertEqual(transcript[2:4], ["454 4.7.0 TLS not available due to local problem", "250 2.0.0 Ok"])
+        for inst in self.all():
+            self.assertEqual([line.text for line in inst.log.lines("postscreen", since=marks[inst])
+                              if line.severity == "warning"],
+                             ["warning: timeout receiving protocol attribute from private/dnsblog service: "
+                              "Resource temporarily unavailable"], inst.name)
 
     def test_tlsproxy_missing(self):
         steps = [("reply",), ("cmd", "EHLO c.psm.test"), ("cmd", "STARTTLS"), ("cmd", "MAIL FROM:<s@client.psm.test>"),
