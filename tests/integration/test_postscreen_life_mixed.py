@@ -38,9 +38,13 @@ class Mixed(LifeCase, unittest.TestCase):
         bl = {"postscreen_dnsbl_sites": "bl.psm.test", "postscreen_cache_map": ""}
         services = {
             "pg_drop": dict(bl, postscreen_greet_action="drop", postscreen_dnsbl_action="enforce"),
-            "pg_enforce": dict(bl, postscreen_greet_action="enforce", postscreen_dnsbl_action="enforce"),
-            "pg_ignore": dict(bl, postscreen_greet_action="ignore", postscreen_dnsbl_action="drop"),
-            "nobanner": dict(bl, postscreen_greet_banner="", postscreen_dnsbl_action="drop"),
+            # A long greet wait: these sessions must end it early.
+            "pg_enforce": dict(bl, postscreen_greet_action="enforce", postscreen_dnsbl_action="enforce",
+                               postscreen_greet_wait="10s"),
+            "pg_ignore": dict(bl, postscreen_greet_action="ignore", postscreen_dnsbl_action="drop",
+                              postscreen_greet_wait="10s"),
+            "nobanner": dict(bl, postscreen_greet_banner="", postscreen_dnsbl_action="drop",
+                             postscreen_greet_wait="10s"),
             "deep": {"postscreen_pipelining_enable": "yes", "postscreen_cache_map": ""},
             "shared": {"postscreen_dnsbl_sites": "bl.psm.test", "postscreen_dnsbl_action": "enforce"},
             # The hand-off fails: no such smtpd service.
@@ -49,6 +53,11 @@ class Mixed(LifeCase, unittest.TestCase):
                                  "postscreen_greet_banner": ""},
         }
         cls.pair = cls.enterClassContext(LifePair(cls.dns, {}, services))
+
+    def assert_early_end(self, stock, ours):
+        """The greet wait (10 s) ended as soon as every early test was decided."""
+        self.assertLess(stock.elapsed, 6, "stock")
+        self.assertLess(ours.elapsed, 6, "ours")
 
     def listed(self):
         """A client address listed in bl.psm.test, never used before."""
@@ -68,6 +77,8 @@ class Mixed(LifeCase, unittest.TestCase):
         self.assertEqual(ours.transcript[2], f"550 5.7.1 {BLOCKED}")
         self.assertEqual(ours.lines[:3], [CONNECT, PREGREET, "DNSBL rank 1 for [CLIENT]:PORT"])
         self.assertEqual(ours.lines[-1], "DISCONNECT [CLIENT]:PORT")
+        self.assertEqual(ours.transcript[0].split(" | ")[:2], [f"220-{BANNER}", "250-mx.psm.test"])
+        self.assert_early_end(stock, ours)
 
     def test_pregreet_ignore_clean_dnsbl(self):
         script = [("send", EARLY), ("reply",), ("reply",), ("cmd", "QUIT"), ("closed",)]
@@ -75,22 +86,26 @@ class Mixed(LifeCase, unittest.TestCase):
                                    settle=0.5)
         self.assertEqual(ours.transcript[0], f"220-{BANNER} | 220 {BANNER}")
         self.assertEqual(ours.lines, [CONNECT, PREGREET])
+        self.assert_early_end(stock, ours)
 
     def test_pregreet_ignore_listed_dnsbl_drop(self):
         a = self.listed()
         stock, ours = self.compare("pg_ignore", [("send", EARLY), ("reply",), ("closed",)], a)
         self.assertEqual(ours.transcript, [f"220-{BANNER} | 521 5.7.1 {BLOCKED}", "<closed>"])
         self.assertEqual(ours.lines, [CONNECT, PREGREET, "DNSBL rank 1 for [CLIENT]:PORT", "DISCONNECT [CLIENT]:PORT"])
+        self.assert_early_end(stock, ours)
 
     def test_dnsbl_without_teaser(self):
         a = self.listed()
         stock, ours = self.compare("nobanner", [("reply",), ("closed",)], a)
         self.assertEqual(ours.transcript, [f"521 5.7.1 {BLOCKED}", "<closed>"])
+        self.assert_early_end(stock, ours)
         self.assertEqual(ours.lines, [CONNECT, "DNSBL rank 1 for [CLIENT]:PORT", "DISCONNECT [CLIENT]:PORT"])
         stock, ours = self.compare("nobanner", [("reply",), ("cmd", "QUIT"), ("closed",)], client_address(),
                                    end="PASS NEW", settle=0.3)
         self.assertEqual(ours.transcript[0], f"220 {BANNER}")
         self.assertEqual(ours.lines, [CONNECT, "PASS NEW [CLIENT]:PORT"])
+        self.assert_early_end(stock, ours)
 
     def test_hangup_while_only_dnsbl_is_pending(self):
         # Without the pregreet test the socket is not watched: the hangup is
