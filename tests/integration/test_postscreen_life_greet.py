@@ -48,6 +48,9 @@ class GreetPhase(LifeCase, unittest.TestCase):
         stock, ours = self.compare("default", [("line",), ("reply",), ("cmd", "QUIT"), ("closed",)],
                                    client_address(), end="PASS NEW")
         self.assertEqual(ours.transcript[:2], [f"220-{TEASER}", f"220 {BANNER}"])
+        # The whole greet wait (2 s; stock's whole-second timer: 1-3 s).
+        self.assertGreaterEqual(ours.elapsed, 1.9)
+        self.assertGreaterEqual(stock.elapsed, 0.9)
 
     def test_empty_greet_banner_turns_the_pregreet_test_off(self):
         # Nothing left to test: handed to smtpd at once, no PASS line.
