@@ -73,8 +73,20 @@ public:
     }
 
 private:
+    // The attribute reader's own warning for a list cut short or malformed
+    // (as stock's attr_scan logs it before the caller's warning).
+    static void log_read_problem(const AttrReadResult& r) {
+        if (!r && r.started && r.error != boost::asio::error::timed_out && !r.warning.empty())
+            msg_warn("%s", r.warning.c_str());
+    }
+
     void read_announcement() {
         async_attr_read(sock_, service_, kTlsproxyReplyTimeout, [self = shared_from_this()](AttrReadResult r) {
+            // Stock 3.7 takes a connection closed before the first byte for
+            // an empty list that satisfies the scan; the request that
+            // follows then fails ("error sending request ...: Broken pipe").
+            if (r.error == boost::asio::error::eof && !r.started) return self->send_request({});
+            log_read_problem(r);
             AttrScanResult scan;
             if (r)
                 scan = attr_scan(r.attrs, self->service_, kAttrFlagStrict,
@@ -120,6 +132,7 @@ private:
             sock_, service_, kTlsproxyReplyTimeout,
             [self = shared_from_this()](AttrReadResult r) {
                 int status = 0;
+                log_read_problem(r);
                 AttrScanResult scan;
                 if (r) scan = attr_scan(r.attrs, self->service_, kAttrFlagStrict, {attr::recv_int("status", status)});
                 if (!r || scan.conversions != 1 || status == 0) {

@@ -8,10 +8,13 @@ tlsproxy log lines must be the same: STARTTLS offered at level may and
 with the legacy postscreen_use_tls, refused MAIL before STARTTLS at level
 encrypt (and legacy postscreen_enforce_tls), the deep tests over TLS ending
 in the come-back-later 450 and PASS OLD on reconnect, input pipelined after
-STARTTLS discarded, STARTTLS twice, and tlsproxy missing, silent, without
-TLS or not a tlsproxy at all (454 and stock's warnings).
+STARTTLS discarded, STARTTLS twice, and tlsproxy missing, silent, closing
+at once or after its announcement, without TLS, or not a tlsproxy at all
+(454 and stock's warnings).
 """
 
+import os
+import socket
 import threading
 import unittest
 
@@ -54,6 +57,46 @@ def run_script(inst, service, source, steps, timeout=10):
     return transcript
 
 
+class FakeService:
+    """A UNIX listener at queue/private/NAME that accepts each connection,
+    sends `payload` (if any), waits briefly and closes it: a broken
+    tlsproxy. Bounded: stops within 0.2 s of stop()."""
+
+    def __init__(self, path, payload=b""):
+        self.path, self.payload = path, payload
+        self.stopping = threading.Event()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        os.chmod(path, 0o666)
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+
+    def serve(self):
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            with conn:
+                if self.payload:
+                    conn.sendall(self.payload)
+                    conn.settimeout(1)
+                    try:
+                        conn.recv(4096)  # the request
+                    except OSError:
+                        pass
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
 class StarttlsInOurPostscreen(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -70,6 +113,8 @@ class StarttlsInOurPostscreen(unittest.TestCase):
             "tls_off": no_cache(tlsproxy_service_name="tlsproxyoff"),
             "not_tlsproxy": no_cache(tlsproxy_service_name="tlsmgr"),  # announces tlsmgr_protocol
             "silent": no_cache(tlsproxy_service_name="dnsblog"),  # waits for a request, says nothing
+            "closer": no_cache(tlsproxy_service_name="closer"),  # FakeService: closes at once
+            "half": no_cache(tlsproxy_service_name="half"),  # FakeService: announces, then closes
         }
         # A tlsproxy whose TLS is off answers status=0.
         off = ["tlsproxyoff unix - - n - 0 tlsproxy -o tlsproxy_tls_security_level=none"]
@@ -81,6 +126,9 @@ class StarttlsInOurPostscreen(unittest.TestCase):
                                 extra_services=off)
         for inst in (cls.stock, cls.ours, cls.mixed):
             cls.enterClassContext(inst)
+            cls.enterClassContext(FakeService(inst.pf.socket_path("closer", private=True)))
+            cls.enterClassContext(FakeService(inst.pf.socket_path("half", private=True),
+                                              b"protocol\0tlsproxy_protocol\0\0"))
 
     def all(self):
         return (self.stock, self.ours, self.mixed)
@@ -246,6 +294,22 @@ class StarttlsInOurPostscreen(unittest.TestCase):
                               if line.severity == "warning"],
                              ["warning: timeout receiving protocol attribute from private/dnsblog service: "
                               "Resource temporarily unavailable"], inst.name)
+
+    def test_broken_tlsproxy(self):
+        steps = [("reply",), ("cmd", "EHLO c.psm.test"), ("cmd", "STARTTLS"), ("cmd", "NOOP"), ("cmd", "QUIT"),
+                 ("closed",)]
+        for service, warning in (
+                ("closer", "warning: error sending request to private/closer service: Broken pipe"),
+                ("half", "warning: problem receiving status from private/half service")):
+            with self.subTest(service=service):
+                marks = {inst: inst.log.mark() for inst in self.all()}
+                transcript, _ = self.compare(lambda inst, source: run_script(inst, service, source, steps),
+                                             tlsproxy=False)
+                self.assertEqual(transcript[2:4], ["454 4.7.0 TLS not available due to local problem",
+                                                   "250 2.0.0 Ok"])
+                for inst in self.all():
+                    self.assertEqual([line.text for line in inst.log.lines("postscreen", since=marks[inst])
+                                      if line.severity == "warning"], [warning], inst.name)
 
     def test_tlsproxy_missing(self):
         steps = [("reply",), ("cmd", "EHLO c.psm.test"), ("cmd", "STARTTLS"), ("cmd", "MAIL FROM:<s@client.psm.test>"),
