@@ -19,6 +19,7 @@
 // and its logs could be replayed onto a file stock modified meanwhile.
 #include "cache_store.hpp"
 
+#include "cache_cleanup.hpp"
 #include "cache_log.hpp"
 #include "cache_queue.hpp"
 #include "cache_redirect.hpp"
@@ -28,12 +29,14 @@
 #include "psm/util/log.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <pwd.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <unordered_map>
@@ -61,10 +64,29 @@ public:
                                                 });
     }
 
+    // A table that cannot walk its entries is the unusable stand-in that a
+    // failed open returns (a real btree:/hash: file always can): every access
+    // fails at once, without I/O, and logs why. It is used right here on the
+    // event loop, so that its log lines come from this thread; nothing to
+    // wait for.
+    void start_inline(std::unique_ptr<Dict> dict, long interval, long retention) {
+        inline_ = std::move(dict);
+        interval_ = interval;
+        retention_ = retention;
+    }
+
     const std::string& name() const { return name_; }
 
     void lookup(const std::string& key, LookupHandler done) {
         if (closed_) return answer_later(std::move(done), std::nullopt);
+        if (inline_) {
+            DictLookup result = inline_->lookup(key);
+            if (result.failed() && lookup_error_.allow(std::time(nullptr)))
+                msg_warn("%s: cache lookup for '%s' failed due to error", name_.c_str(), key.c_str());
+            return answer_later(std::move(done), result.found()
+                                                     ? std::optional<CacheRecord>(CacheRecord::decode(result.value))
+                                                     : std::nullopt);
+        }
         std::uint64_t id = next_id_++;
         auto pushed = queue_.push_lookup(id, key);
         switch (pushed.result) {
@@ -85,6 +107,11 @@ public:
 
     void update(const std::string& key, std::string value) {
         if (closed_) return;
+        if (inline_) {
+            if (inline_->update(key, value) == DictStatus::error && update_error_.allow(std::time(nullptr)))
+                msg_warn("%s: could not update entry for %s", name_.c_str(), key.c_str());
+            return;
+        }
         if (queue_.push_update(key, std::move(value)) == CacheQueue::Pushed::full &&
             update_full_.allow(std::time(nullptr)))
             msg_warn("%s: %zu cache updates are waiting - not saving the entry for %s", name_.c_str(),
@@ -92,11 +119,25 @@ public:
     }
 
     void start_cleanup(const PscEnabledTests& enabled) {
-        if (!closed_) queue_.request_cleanup(enabled);
+        if (closed_) return;
+        if (!inline_) return queue_.request_cleanup(enabled);
+        // As stock: the stored completion time is looked up (and fails), the
+        // walk is due at once, fails at its first step, and is tried again
+        // every interval.
+        if (interval_ <= 0 || enabled_) return;
+        enabled_ = enabled;
+        DictLookup last = inline_->lookup(kCacheCleanupKey);
+        long delay = first_cleanup_delay(last.found() ? std::optional<std::string>(last.value) : std::nullopt,
+                                         interval_, std::time(nullptr));
+        // Due now: before the first client, as stock's zero-delay timer.
+        if (delay == 0)
+            run_inline_walk();
+        else
+            schedule_inline_walk(delay);
     }
 
     void flush(std::function<void()> done) {
-        if (closed_) {
+        if (closed_ || inline_) {
             boost::asio::post(io_, std::move(done));
             return;
         }
@@ -108,12 +149,35 @@ public:
     void close() {
         if (closed_) return;
         closed_ = true;
+        if (inline_) {
+            walk_timer_.cancel();
+            inline_.reset();
+            return;
+        }
         queue_.stop();
         emit(worker_->join());
         worker_.reset();
     }
 
 private:
+    void schedule_inline_walk(long delay) {
+        walk_timer_.expires_after(std::chrono::seconds(delay));
+        std::weak_ptr<Impl> weak = weak_from_this();
+        walk_timer_.async_wait([weak](const boost::system::error_code& ec) {
+            auto self = weak.lock();
+            if (!ec && self && self->inline_) self->run_inline_walk();
+        });
+    }
+
+    void run_inline_walk() {
+        CleanupWalk walk(*inline_, name_, *enabled_, retention_);
+        CacheLog log;
+        for (int steps = 0; steps < 1000; ++steps) // bounded: a stand-in fails at its first step
+            if (walk.step(CacheWorker::kCleanupStep, std::time(nullptr), log) != CleanupWalk::Status::more) break;
+        emit(log.lines);
+        schedule_inline_walk(interval_);
+    }
+
     void answer_later(LookupHandler done, std::optional<CacheRecord> record) {
         boost::asio::post(io_, [done = std::move(done), record] { done(record); });
     }
@@ -146,6 +210,13 @@ private:
     std::uint64_t next_id_ = 1;
     bool closed_ = false;
     RateLimit lookup_full_, update_full_;
+    // The unusable stand-in (see start_inline()), event-loop thread only.
+    std::unique_ptr<Dict> inline_;
+    long interval_ = 0;
+    long retention_ = 0;
+    std::optional<PscEnabledTests> enabled_;
+    boost::asio::steady_timer walk_timer_{io_};
+    RateLimit lookup_error_, update_error_;
 };
 
 namespace {
@@ -214,7 +285,10 @@ std::unique_ptr<CacheStore> CacheStore::open(boost::asio::io_context& io, const 
         dict = dict_open(name, options);
     }
     auto impl = std::make_shared<Impl>(io, name);
-    impl->start(std::move(dict), interval, retention);
+    if (dict->supports_sequence())
+        impl->start(std::move(dict), interval, retention);
+    else
+        impl->start_inline(std::move(dict), interval, retention);
     return std::unique_ptr<CacheStore>(new CacheStore(std::move(impl)));
 }
 

@@ -6,7 +6,10 @@
 // Threads: lookup(), update(), start_cleanup(), flush() and close() are
 // called on the io_context's thread; they only hand requests to the worker
 // under a short mutex. Lookup answers (and flush() callbacks) are posted back
-// to the io_context; no user callback ever runs on the worker.
+// to the io_context; no user callback ever runs on the worker. When the
+// file cannot be opened (stock's "error: open database ..."), the unusable
+// stand-in table is used on the io_context's thread instead: every access
+// fails at once with stock's warnings, and the cleanup walk fails as stock's.
 //
 // Ordering: requests are served in the order given. An update is visible to
 // every later lookup of the same key at once (a lookup of a key whose update

@@ -9,6 +9,7 @@ master, against stock 3.7:
   client runs the pregreet test again; with a 3 s retention time and a 3 s
   cleanup interval the periodic cleanup drops the records and logs stock's
   "cache btree:... full cleanup: retained=N dropped=N entries" line;
+* a file mail_owner may not open: the same error and warnings as stock;
 * cleanup counts: on a cache seeded with records of every kind (expired
   long ago, 0 and 1 stamps, stamps of disabled tests, short and malformed
   values) ours logs the same line as stock and leaves the same records.
@@ -20,7 +21,7 @@ import time
 import unittest
 
 from postscreen_cache_common import instance, postmap_s, postscreen_problems, seed_cache, visit, wait_cached, wake
-from psmtest import client_address, procs, require_root, wait_until
+from psmtest import client_address, normalize, procs, require_root, wait_until
 
 TEASER = "220-mx.psm.test ESMTP Postfix"
 SMTPD = "220 mx.psm.test ESMTP Postfix"
@@ -175,6 +176,40 @@ class CleanupCounts(unittest.TestCase):
             self.assertIsNotNone(last)
             self.assertTrue(before - 1 <= int(last) <= after + 1, last)
             self.assertEqual(problems, [])
+
+
+class UnusableFile(unittest.TestCase):
+    """A cache file mail_owner may not write (postmap run by root on a
+    root-owned source leaves a root-owned 0644 file): stock and ours log the
+    same error and warnings (open, the failed cleanup walk, each lookup and
+    update) and serve every client as new."""
+
+    def run_scenario(self, ours):
+        pf, endpoint = instance(ours, name="ours" if ours else "stock")
+        text = os.path.join(pf.data_dir, "postscreen_cache")
+        with open(text, "w") as f:
+            f.write("192.0.2.1 4000000000;1;1;1;1\n")
+        procs.run(["/usr/sbin/postmap", "-c", pf.config_dir, f"btree:{text}"], timeout=30)
+        self.assertEqual(os.stat(pf.cache_path).st_uid, 0)
+        clients = [client_address(), client_address()]
+        with pf:
+            passes = [visit(pf, endpoint, c) for c in clients]
+            pf.log.wait_for(r"could not update entry for " + re.escape(clients[-1]) + "$", "postscreen", since=0,
+                            timeout=15)
+        names = {c: f"CLIENT{i}" for i, c in enumerate(clients)}
+        names[endpoint[0]] = "SERVER"
+        lines = [normalize(line.text, addresses=names, extra=[(re.escape(pf.dir), "DIR")])
+                 for line in pf.log.lines("postscreen", since=0)]
+        return passes, lines
+
+    def test_unusable_file_is_logged_as_stock(self):
+        require_root()
+        stock = self.run_scenario(False)
+        ours = self.run_scenario(True)
+        self.assertEqual(stock[0], [(TEASER, "NEW")] * 2)
+        self.assertIn("error: open database DIR/data/postscreen_cache.db: Permission denied", stock[1])
+        self.assertIn("cache btree:DIR/data/postscreen_cache partial cleanup: retained=0 dropped=0 entries", stock[1])
+        self.assertEqual(ours, stock)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,294 @@
+// The cache store's worker hand-off with a table whose writes can be held
+// (a registered "psmgate:" test type): the event loop goes on while the
+// worker is stuck on the disk, a lookup of a key whose update is queued is
+// answered from the queue, the queues stay bounded with a rate-limited
+// warning, and the cleanup walk's schedule and counts.
+#include "cache_cleanup.hpp"
+#include "cache_store.hpp"
+
+#include "support/log_capture.hpp"
+
+#include "psm/global/cache_record.hpp"
+#include "psm/global/dict.hpp"
+#include "psm/global/main_cf.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <pwd.h>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using psm::CacheRecord;
+using psm::Dict;
+using psm::DictLookup;
+using psm::DictStatus;
+using psm::postscreen::CacheStore;
+
+namespace {
+
+// An in-memory table shared by every "psmgate:" open; while the gate is
+// closed, update() waits (at most 20 s, then notes the timeout so that the
+// test fails instead of hanging).
+struct GateState {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool open = true;
+    int waiting = 0; // updates held at the gate now
+    bool timed_out = false;
+    std::map<std::string, std::string> data;
+
+    void close_gate() {
+        std::lock_guard lock(mutex);
+        open = false;
+    }
+    void open_gate() {
+        {
+            std::lock_guard lock(mutex);
+            open = true;
+        }
+        changed.notify_all();
+    }
+    bool worker_waiting() {
+        std::lock_guard lock(mutex);
+        return waiting > 0;
+    }
+};
+
+GateState& gate() {
+    static GateState state;
+    return state;
+}
+
+class GateDict : public Dict {
+public:
+    explicit GateDict(std::string name) : Dict(std::move(name)) {}
+
+    DictLookup lookup(std::string_view key) override {
+        std::lock_guard lock(gate().mutex);
+        DictLookup out;
+        auto it = gate().data.find(std::string(key));
+        if (it != gate().data.end()) {
+            out.status = DictStatus::found;
+            out.value = it->second;
+        }
+        return out;
+    }
+    DictStatus update(std::string_view key, std::string_view value) override {
+        std::unique_lock lock(gate().mutex);
+        ++gate().waiting;
+        gate().changed.notify_all();
+        if (!gate().changed.wait_for(lock, std::chrono::seconds(20), [] { return gate().open; }))
+            gate().timed_out = true;
+        --gate().waiting;
+        gate().data[std::string(key)] = std::string(value);
+        return DictStatus::found;
+    }
+    DictStatus remove(std::string_view key) override {
+        std::lock_guard lock(gate().mutex);
+        return gate().data.erase(std::string(key)) ? DictStatus::found : DictStatus::not_found;
+    }
+    DictStatus sequence(bool first, std::string& key, std::string& value) override {
+        std::lock_guard lock(gate().mutex);
+        auto it = first ? gate().data.begin() : gate().data.upper_bound(last_);
+        if (it == gate().data.end()) return DictStatus::not_found;
+        key = last_ = it->first;
+        value = it->second;
+        return DictStatus::found;
+    }
+    bool supports_sequence() const override { return true; }
+
+private:
+    std::string last_;
+};
+
+void register_gate() {
+    static bool done = false;
+    if (done) return;
+    done = true;
+    psm::dict_register("psmgate", [](std::string_view type_and_name, std::string_view, const psm::DictOpenOptions&) {
+        return std::make_unique<GateDict>(std::string(type_and_name));
+    });
+}
+
+struct GateFixture {
+    GateFixture() {
+        register_gate();
+        std::lock_guard lock(gate().mutex);
+        gate().open = true;
+        gate().waiting = 0;
+        gate().timed_out = false;
+        gate().data.clear();
+    }
+    ~GateFixture() { gate().open_gate(); }
+
+    psm::Config config(const std::string& interval = "0") const {
+        psm::Config c;
+        c.set_override("postscreen_cache_map", "psmgate:cache");
+        c.set_override("postscreen_cache_cleanup_interval", interval);
+        c.set_override("mail_owner", owner());
+        return c;
+    }
+    static std::string owner() {
+        // The current user (no switch of ids); the gate table ignores it.
+        return ::getpwuid(::geteuid())->pw_name;
+    }
+};
+
+CacheRecord record(std::time_t t) {
+    CacheRecord r;
+    r.stamps = {t, t, t, t, t};
+    return r;
+}
+
+psm::PscEnabledTests all_on() {
+    return {true, true, true, true, true};
+}
+
+void run_until(boost::asio::io_context& io, const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (!done()) {
+        REQUIRE(std::chrono::steady_clock::now() < deadline);
+        io.restart();
+        io.run_for(std::chrono::milliseconds(5));
+    }
+}
+
+} // namespace
+
+TEST_CASE("cache worker: the event loop goes on while the worker waits for the disk", "[cache]") {
+    GateFixture fixture;
+    psm::test::LogCapture log;
+    boost::asio::io_context io;
+    auto store = CacheStore::open(io, fixture.config());
+    REQUIRE(store);
+
+    gate().close_gate();
+    store->update("192.0.2.1", record(1900000001), all_on());
+    run_until(io, [] { return gate().worker_waiting(); }); // the worker is stuck in update()
+
+    // Meanwhile: a lookup of a key being written waits for the worker; a
+    // key whose update is still queued is answered from the queue, at once.
+    std::optional<std::optional<CacheRecord>> stuck, queued;
+    store->lookup("192.0.2.1", [&](std::optional<CacheRecord> r) { stuck = r; });
+    store->update("192.0.2.2", record(1900000002), all_on());
+    store->lookup("192.0.2.2", [&](std::optional<CacheRecord> r) { queued = r; });
+    run_until(io, [&] { return queued.has_value(); });
+    CHECK(*queued == record(1900000002));
+    CHECK_FALSE(stuck.has_value());
+    CHECK(gate().worker_waiting());
+
+    gate().open_gate();
+    run_until(io, [&] { return stuck.has_value(); });
+    CHECK(*stuck == record(1900000001));
+    bool flushed = false;
+    store->flush([&] { flushed = true; });
+    run_until(io, [&] { return flushed; });
+    store->close();
+    CHECK_FALSE(gate().timed_out);
+    CHECK(gate().data.at("192.0.2.2") == "1900000002;1900000002;1900000002;1900000002;1900000002");
+    CHECK(log.lines().empty());
+}
+
+TEST_CASE("cache worker: queues stay bounded while the disk is stuck", "[cache]") {
+    GateFixture fixture;
+    psm::test::LogCapture log;
+    boost::asio::io_context io;
+    auto store = CacheStore::open(io, fixture.config());
+    REQUIRE(store);
+
+    gate().close_gate();
+    store->update("198.51.100.0", record(1900000000), all_on());
+    run_until(io, [] { return gate().worker_waiting(); });
+
+    // Queue kMaxPendingUpdates distinct keys; the next new key is dropped,
+    // a queued key's newer value still replaces the old one.
+    for (std::size_t i = 1; i <= CacheStore::kMaxPendingUpdates; ++i)
+        store->update("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250), record(1900000000), all_on());
+    store->update("203.0.113.1", record(1900000000), all_on());
+    store->update("203.0.113.2", record(1900000000), all_on());
+    store->update("10.0.0.1", record(1900000099), all_on());
+    // Lookups wait in their own bounded queue; past the bound, "not found" at once.
+    int answered = 0, not_found = 0;
+    for (std::size_t i = 0; i < CacheStore::kMaxPendingLookups + 2; ++i)
+        store->lookup("192.0.2." + std::to_string(i % 250), [&](std::optional<CacheRecord> r) {
+            ++answered;
+            if (!r) ++not_found;
+        });
+    run_until(io, [&] { return answered == 2; });
+    CHECK(not_found == 2);
+    CHECK(gate().worker_waiting());
+    // One warning of each kind per second (stock's rate for cache I/O warnings).
+    auto lines = log.lines();
+    REQUIRE(lines.size() >= 2);
+    CHECK(lines[0] == "warning: psmgate:cache: 10000 cache updates are waiting - not saving the entry for 203.0.113.1");
+    CHECK(lines[1] == "warning: psmgate:cache: 10000 cache lookups are waiting - not looking up 192.0.2.0");
+
+    gate().open_gate();
+    run_until(io, [&] { return answered == static_cast<int>(CacheStore::kMaxPendingLookups) + 2; });
+    bool flushed = false;
+    store->flush([&] { flushed = true; });
+    run_until(io, [&] { return flushed; });
+    store->close();
+    CHECK_FALSE(gate().timed_out);
+    CHECK(gate().data.size() == CacheStore::kMaxPendingUpdates + 1);
+    CHECK(gate().data.count("203.0.113.1") == 0);
+    CHECK(gate().data.at("10.0.0.1") == "1900000099;1900000099;1900000099;1900000099;1900000099");
+}
+
+TEST_CASE("cache cleanup: the first walk is due at the stored time plus the interval", "[cache]") {
+    using psm::postscreen::first_cleanup_delay;
+    const std::time_t now = 1900000000;
+    CHECK(first_cleanup_delay(std::nullopt, 43200, now) == 0);
+    CHECK(first_cleanup_delay(std::string("1899999000"), 43200, now) == 42200);
+    CHECK(first_cleanup_delay(std::string("1800000000"), 43200, now) == 0);     // overdue
+    CHECK(first_cleanup_delay(std::string("1999999999"), 43200, now) == 43200); // in the future: one interval
+    CHECK(first_cleanup_delay(std::string("junk"), 43200, now) == 0);           // atol: 0
+}
+
+TEST_CASE("cache cleanup: a walk counts, drops and stamps as stock", "[cache]") {
+    GateFixture fixture;
+    GateDict dict("psmgate:cache");
+    const std::time_t now = 1900000000;
+    const long retention = 7 * 86400;
+    // pregreet and pipelining enabled, the others off.
+    const psm::PscEnabledTests enabled = {true, false, true, false, false};
+    auto put = [&](const std::string& k, const std::string& v) { gate().data[k] = v; };
+    put("a", "1900000100;1;1900000100;1;1");                              // kept
+    put("b", std::to_string(now - retention + 10) + ";1;1900000100;0;0"); // expired, within retention: kept
+    put("c", std::to_string(now - retention - 10) + ";1;1900000100;0;0"); // past retention: dropped
+    put("d", "1900000100;0;1;1;1");                                       // pipelining 1 while enabled: dropped
+    put("e", "1900000100");                                               // later fields read as 1: dropped
+    put("f", "1900000100;5;1900000100;5;5");                              // disabled tests' stamps ignored: kept
+    for (int i = 0; i < 200; ++i)
+        put("g" + std::to_string(1000 + i), i % 2 ? "0;0;0;0;0" : "1900000100;1;1900000100;1;1");
+    put(std::string(psm::kCacheCleanupKey), "1");
+
+    psm::postscreen::CleanupWalk walk(dict, "psmgate:cache", enabled, retention);
+    psm::postscreen::CacheLog log;
+    int steps = 0;
+    psm::postscreen::CleanupWalk::Status status;
+    do {
+        status = walk.step(64, now, log);
+        ++steps;
+        REQUIRE(steps < 20);
+        if (status == psm::postscreen::CleanupWalk::Status::more) CHECK(log.lines.empty());
+    } while (status == psm::postscreen::CleanupWalk::Status::more);
+    CHECK(status == psm::postscreen::CleanupWalk::Status::done);
+    CHECK(steps == 4); // 206 entries, 64 at a time
+    REQUIRE(log.lines.size() == 1);
+    CHECK(log.lines[0].text == "cache psmgate:cache full cleanup: retained=103 dropped=103 entries");
+    CHECK(gate().data.count("c") == 0);
+    CHECK(gate().data.count("d") == 0);
+    CHECK(gate().data.count("e") == 0);
+    CHECK(gate().data.count("b") == 1);
+    CHECK(gate().data.at(std::string(psm::kCacheCleanupKey)) == "1900000000");
+}
