@@ -62,7 +62,8 @@ class Handoff(unittest.TestCase):
     def tearDown(self):
         for inst in self.pair.both():
             bad = [line.raw for line in inst.pf.problems(self.marks[inst])
-                   if line.severity in ("fatal", "panic") or "exit status" in line.text]
+                   if line.severity in ("fatal", "panic")
+                   or re.search(r"exit status|killed by signal", line.text)]
             self.assertEqual(bad, [], f"problems in the {'ours' if inst.ours else 'stock'} instance")
 
     def smtpd_lines(self, inst, client, since):

@@ -61,7 +61,8 @@ class _SideBySide:
     def tearDown(self):
         for inst in self.pair.both():
             bad = [line.raw for line in inst.pf.problems(self.marks[inst])
-                   if line.severity in ("fatal", "panic") or "exit status" in line.text]
+                   if line.severity in ("fatal", "panic")
+                   or re.search(r"exit status|killed by signal", line.text)]
             self.assertEqual(bad, [], f"problems in the {'ours' if inst.ours else 'stock'} instance")
 
     def run_both(self, steps, end, timeout=15):
@@ -123,7 +124,8 @@ class Proxy(_SideBySide, unittest.TestCase):
                             lambda c: r"^ALLOWLISTED \[192\.0\.2\.5\]:5555$")
         # Allowlisted: no teaser, smtpd's banner at once.
         self.assertEqual(out[True][0], [f"220 {BANNER}", "221 2.0.0 Bye", "<closed>"])
-        self.assertEqual(out[True][1], ["CONNECT from [192.0.2.5]:PORT to [127.0.0.1]:PORT", "ALLOWLISTED [192.0.2.5]:PORT"])
+        self.assertEqual(out[True][1], ["CONNECT from [192.0.2.5]:PORT to [127.0.0.1]:PORT",
+                                        "ALLOWLISTED [192.0.2.5]:PORT"])
         for inst in self.pair.both():
             inst.log.wait_for(r"^connect from unknown\[192\.0\.2\.5\]:5555$", "smtpd", since=marks[inst.ours])
 
