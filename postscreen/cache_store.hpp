@@ -20,7 +20,13 @@
 // time); when kMaxPendingLookups lookups are queued, a new lookup is answered
 // "not found" at once (the client runs the tests as a new client).
 //
-// Crash safety: see cache_store.cpp and postscreen(8), "CACHE FILE".
+// Crash safety: see cache_store.cpp (the page journal) and
+// libglobal/src/db_journal.hpp. A failed write (e.g. a full file system) is
+// logged ("NAME: could not update entry for KEY: REASON") and kept in memory
+// for the next commit; stock exits (fatal) when a Berkeley DB write or sync
+// fails. Each commit needs free space for its journal (old and new images
+// of the changed pages), so on a full file system ours stops saving even
+// when the file itself would not grow (stock then still can).
 #pragma once
 
 #include "psm/global/cache_record.hpp"

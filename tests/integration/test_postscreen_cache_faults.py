@@ -8,7 +8,7 @@
 * the cache's file system is full: the failed writes are logged, clients are
   still served (PASS NEW, PASS OLD from what the process knows), and the
   records reach the file once there is room again. (Stock exits with a
-  fatal error here; ours keeps the service up, see postscreen(8).)
+  fatal error here; ours keeps the service up, see cache_store.hpp.)
 """
 
 import errno
