@@ -11,6 +11,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -74,15 +75,22 @@ struct Core : std::enable_shared_from_this<Core> {
 
     // ---- status channel
 
-    // Returns false when the write failed.
+    // Returns false when the write failed (master gone). Asio's wait on the
+    // status descriptor makes it non-blocking, but a full pipe only means
+    // that master is busy: wait until it reads, as stock's blocking write
+    // does, instead of mistaking EAGAIN for "master gone".
     bool notify(MasterStatus s) {
         if (!status) return true;
         auto msg = master_status_message(::getpid(), generation, s);
-        ssize_t n;
-        do {
-            n = ::write(status->native_handle(), msg.data(), msg.size());
-        } while (n < 0 && errno == EINTR);
-        return n == static_cast<ssize_t>(msg.size());
+        const int fd = status->native_handle();
+        for (;;) {
+            ssize_t n = ::write(fd, msg.data(), msg.size());
+            if (n == static_cast<ssize_t>(msg.size())) return true;
+            if (n >= 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) return false;
+            if (errno == EINTR) continue;
+            pollfd writable{fd, POLLOUT, 0};
+            if (::poll(&writable, 1, -1) < 0 && errno != EINTR) return false;
+        }
     }
 
     void watch_status() {
