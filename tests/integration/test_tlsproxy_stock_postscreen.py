@@ -8,9 +8,11 @@ stock postscreen's replies over TLS (the come-back-later 450, then PASS OLD
 on reconnect), and both tlsproxies must log the same normalised lines, also
 for bad input (garbage instead of a ClientHello, plaintext after STARTTLS,
 a client that stalls mid-handshake), after which tlsproxy is still the same
-process and still serves.
+process and still serves; with a missing key it says so at start-up and
+answers status 0, and stock postscreen gives the client 454.
 """
 
+import re
 import time
 import unittest
 
@@ -39,13 +41,15 @@ class TlsproxyBehindStockPostscreen(unittest.TestCase):
         # main one and the client must see each as configured.
         services = {"main": no_cache(), "cached": {},
                     "tls12": no_cache(tlsproxy_service_name="tlsproxy12"),
-                    "short": no_cache(postscreen_command_time_limit=f"{SHORT_LIMIT}s")}
+                    "short": no_cache(postscreen_command_time_limit=f"{SHORT_LIMIT}s"),
+                    "nokey": no_cache(tlsproxy_service_name="tlsproxynokey")}
         tls12 = (f"tlsproxy12 unix - - n - 0 tlsproxy -o tlsproxy_tls_protocols=!TLSv1.3 "
                  f"-o tlsproxy_tls_chain_files={cls.ec_chain} -o tlsproxy_tls_cert_file= -o tlsproxy_tls_key_file=")
+        nokey = f"tlsproxynokey unix - - n - 0 tlsproxy -o tlsproxy_tls_key_file={certs}/missing.key"
         cls.stock = TlsInstance(postscreen="stock", tlsproxy="stock", params=params, services=services,
-                                extra_services=[tls12])
+                                extra_services=[tls12, nokey])
         cls.ours = TlsInstance(postscreen="stock", tlsproxy="ours", params=params, services=services,
-                               extra_services=[tls12])
+                               extra_services=[tls12, nokey])
         cls.enterClassContext(cls.stock)
         cls.enterClassContext(cls.ours)
 
@@ -149,6 +153,26 @@ class TlsproxyBehindStockPostscreen(unittest.TestCase):
                     self.assertEqual(greeting.last, f"220 {HOSTNAME} ESMTP Postfix")
                     c.command("QUIT")
                 inst.log.wait_for(rf"^PASS OLD \[{source}\]:\d+$", "postscreen", since=mark, timeout=10)
+
+    def test_missing_key(self):
+        # tlsproxy says why at start-up, stays up and answers status=0;
+        # postscreen tells the client 454 and carries on.
+        out = []
+        for inst in self.both():
+            mark = inst.log.mark()
+            c = StartTlsClient(*inst.endpoints["nokey"], timeout=10)
+            with c:
+                c.read_reply()
+                c.command("EHLO c.psm.test")
+                replies = [c.command("STARTTLS").last, c.command("NOOP").last]
+            inst.log.wait_for(r"^DISCONNECT \[", "tlsproxy", since=mark, timeout=15)
+            lines = [line.text for line in inst.log.lines(["tlsproxy", "postscreen"], since=mark)
+                     if line.severity == "warning"]
+            out.append((replies, [re.sub(r"pid \d+|/tmp/\S+/", "X", text) for text in lines]))
+        self.assertEqual(out[1], out[0])
+        self.assertEqual(out[0][0], ["454 4.7.0 TLS not available due to local problem", "250 2.0.0 Ok"])
+        self.assertIn("warning: problem receiving status from private/tlsproxynokey service", out[0][1])
+        self.assertIn('warning: cannot get RSA private key from file "Xmissing.key": disabling TLS support', out[0][1])
 
     # -- bad input ------------------------------------------------------------
 
