@@ -31,7 +31,7 @@ class Mixed(LifeCase, unittest.TestCase):
         cls.bl.list_address("127.0.0.2", "127.0.0.2")
         # Listed clients, one per scenario (listing more later with an NSD
         # reload races with NSD's old server processes).
-        cls.pool = [client_address() for _ in range(10)]
+        cls.pool = [client_address() for _ in range(20)]
         for address in cls.pool:
             cls.bl.list_address(address, "127.0.0.2")
         cls.dns = cls.enterClassContext(DnsServer([cls.bl]))
@@ -150,6 +150,37 @@ class Mixed(LifeCase, unittest.TestCase):
         self.assertEqual(ours.transcript, ["421 4.3.2 All server ports are busy", "<closed>"])
         self.assertEqual(ours.lines, [
             CONNECT, "warning: cannot connect to service private/nosmtpd: No such file or directory"])
+
+    def test_many_clients_at_once(self):
+        # Ten listed and ten clean clients at the same moment: our postscreen
+        # pipelines their requests on one dnsblog connection.
+        clients = [(self.listed(), True) for _ in range(10)] + [(client_address(), False) for _ in range(10)]
+        results = {}
+        for instance in self.pair.both():
+            mark = instance.log.mark()
+            address, port = instance.endpoints["nobanner"]
+            replies = {}
+
+            def run(source):
+                c = SmtpClient(address, port, source=source, timeout=20)
+                with c:
+                    replies[source] = c.read_reply().lines[0].replace(source, "CLIENT")
+
+            threads = [threading.Thread(target=run, args=(source,)) for source, _ in clients]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(40)
+            instance.log.wait_for(r"^(DISCONNECT|PASS NEW) ", "postscreen", since=mark, count=20, timeout=20)
+            time.sleep(0.3)
+            lines = sorted(normalize(line.text, addresses={address: "SERVER"})
+                           for line in instance.log.lines("postscreen", since=mark))
+            results[instance.name] = (replies, lines)
+        self.assertEqual(results["ours"], results["stock"])
+        replies, lines = results["ours"]
+        for source, listed in clients:
+            self.assertEqual(replies[source], f"521 5.7.1 {BLOCKED}" if listed else f"220 {BANNER}")
+            self.assertIn(f"DNSBL rank 1 for [{source}]:PORT" if listed else f"PASS NEW [{source}]:PORT", lines)
 
     def concurrent(self, instance, source, script_end):
         """Two sessions from `source` at once; returns the normalised
