@@ -103,7 +103,7 @@ class Reload(unittest.TestCase):
                                     "smtpd_client_connection_count_limit": "0"})  # no anvil
         self.addCleanup(self.pf.stop)
         self.pf.use_ours("psm-echod")
-        self.addr = "127.0.0.1"  # /etc/hosts knows it: no DNS for smtpd's peer lookup
+        self.addr = netalloc.server_address()
         self.port = netalloc.free_port(self.addr)
         self.pf.add_service(f"{self.addr}:{self.port}", "inet", "smtpd", private="n", maxproc="3")
         self.pf.add_service("proxymap", "unix", "proxymap")  # smtpd's local_recipient_maps
@@ -257,11 +257,12 @@ class ReloadListeners(unittest.TestCase):
 
     def setUp(self):
         require_root()
-        self.pf = OurMaster(params={"inet_interfaces": "127.0.0.1"})
+        self.first = netalloc.server_address()
+        self.other = netalloc.server_address()
+        self.port = netalloc.free_port(self.first)
+        self.pf = OurMaster(params={"inet_interfaces": self.first})
         self.addCleanup(self.pf.stop)
         self.pf.use_ours("psm-echod")
-        self.port = netalloc.free_port("127.0.0.1")
-        self.other = netalloc.server_address()
 
     def echo_tcp(self, address):
         with socket.create_connection((address, self.port), timeout=10) as s:
@@ -271,31 +272,31 @@ class ReloadListeners(unittest.TestCase):
     def test_interfaces_change_keeps_the_address_that_stays(self):
         self.pf.add_service(str(self.port), "inet", "psm-echod", private="n", maxproc="0")
         self.pf.start()
-        before = listen_inode("127.0.0.1", self.port)
+        before = listen_inode(self.first, self.port)
         self.assertIsNotNone(before)
-        self.pf.set(inet_interfaces=f"127.0.0.1, {self.other}")
+        self.pf.set(inet_interfaces=f"{self.first}, {self.other}")
         self.pf.hup()
         procs.wait_until(lambda: netalloc.is_listening(self.other, self.port), 5, message="new address")
-        self.assertEqual(listen_inode("127.0.0.1", self.port), before)  # the same socket
-        self.assertEqual(self.echo_tcp("127.0.0.1"), "tcp")
+        self.assertEqual(listen_inode(self.first, self.port), before)  # the same socket
+        self.assertEqual(self.echo_tcp(self.first), "tcp")
         self.assertEqual(self.echo_tcp(self.other), "tcp")
         self.pf.set(inet_interfaces=self.other)
         self.pf.hup()
-        procs.wait_until(lambda: not netalloc.is_listening("127.0.0.1", self.port), 5, message="old address")
+        procs.wait_until(lambda: not netalloc.is_listening(self.first, self.port), 5, message="old address")
         self.assertEqual(self.echo_tcp(self.other), "tcp")
         self.assertEqual([l.raw for l in self.pf.log.lines("master") if l.severity != "info"], [])
 
     def test_address_moves_to_another_entry(self):
-        self.pf.add_service(f"127.0.0.1:{self.port}", "inet", "psm-echod", private="n", maxproc="0")
+        self.pf.add_service(f"{self.first}:{self.port}", "inet", "psm-echod", private="n", maxproc="0")
         self.pf.start()
-        self.assertEqual(self.echo_tcp("127.0.0.1"), "tcp")
+        self.assertEqual(self.echo_tcp(self.first), "tcp")
         # Same address and port, written as a bare port: another service,
         # whose socket can only be bound once the old one is closed.
-        self.pf.remove_service(f"127.0.0.1:{self.port}", "inet")
+        self.pf.remove_service(f"{self.first}:{self.port}", "inet")
         self.pf.add_service(str(self.port), "inet", "psm-echod", private="n", maxproc="0")
         mark = self.pf.hup()
         time.sleep(0.3)
-        self.assertEqual(self.echo_tcp("127.0.0.1"), "tcp")
+        self.assertEqual(self.echo_tcp(self.first), "tcp")
         self.pf.log.assert_absent(r"^(error|warning):", "master", since=mark, wait=0.2)
 
 
@@ -305,8 +306,9 @@ class Stop(unittest.TestCase):
         pf = OurMaster(params={"smtpd_peername_lookup": "no", "smtpd_client_connection_count_limit": "0"})
         self.addCleanup(pf.stop)
         pf.use_ours("psm-echod")
-        port = netalloc.free_port("127.0.0.1")
-        pf.add_service(f"127.0.0.1:{port}", "inet", "smtpd", private="n")
+        addr = netalloc.server_address()
+        port = netalloc.free_port(addr)
+        pf.add_service(f"{addr}:{port}", "inet", "smtpd", private="n")
         pf.add_service("proxymap", "unix", "proxymap")
         pf.add_service("echo", "unix", "psm-echod", maxproc="0")
         pf.add_service("single", "unix", "psm-echod", maxproc="0", args=["single"])
@@ -316,7 +318,7 @@ class Stop(unittest.TestCase):
         held.connect(os.path.join(pf.queue_dir, "private", "single"))
         held.sendall(b"x\n")
         held.recv(10)
-        smtp = socket.create_connection(("127.0.0.1", port), timeout=10)
+        smtp = socket.create_connection((addr, port), timeout=10)
         smtp.recv(100)
         master = pf.master_pid()
         kids = children_of(master)

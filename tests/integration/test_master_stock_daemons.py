@@ -86,11 +86,11 @@ class WholeStockInstance(unittest.TestCase):
         require_root()
         pf = OurMaster(keep_dist=True, params={"smtpd_peername_lookup": "no"})
         self.addCleanup(pf.stop)
-        addr = "127.0.0.1"
+        addr = netalloc.server_address()
         port = netalloc.free_port(addr)
         pf.add_service(f"{addr}:{port}", "inet", "smtpd", private="n")
         pf.start()
-        c = SmtpClient(addr, port, source="127.0.0.1")
+        c = SmtpClient(addr, port)
         with c:
             t = c.transaction(helo="client.psm.test", mail_from="sender@psm.test", rcpt_to=["rcpt@example.com"],
                               data="Subject: through our master\r\n\r\nhello\r\n")
