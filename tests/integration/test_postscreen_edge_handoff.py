@@ -21,7 +21,7 @@ import re
 import unittest
 
 from postscreen_engine_common import HOSTNAME, Pair, session, session_lines
-from psmtest import SmtpClient, client_address, normalize, require_root, swaks
+from psmtest import SmtpClient, client_address, normalize, require_root, swaks, wait_until
 
 BANNER = f"{HOSTNAME} ESMTP Postfix"
 ALLOWED = [client_address() for _ in range(6)]  # permanently allowlisted clients
@@ -125,7 +125,8 @@ class Handoff(unittest.TestCase):
             smtpd_connect = inst.log.wait_for(rf"^connect from unknown{client}$", "smtpd", since=mark)
             inst.log.wait_for(rf"^{r.queue_id}: client=unknown{client}$", "smtpd", since=mark)
             # The cache learned the client (its next visit is PASS OLD).
-            self.assertIn(source, inst.pf.cache_entries())
+            wait_until(lambda: source in inst.pf.cache_entries(), 10, interval=0.3,
+                       message=f"{source} in the {'ours' if inst.ours else 'stock'} cache")
             seen[inst.ours] = (connect.offset < smtpd_connect.offset,
                                normalize(smtpd_connect.text, addresses={source: "CLIENT"}))
         self.assertEqual(seen[True], seen[False])

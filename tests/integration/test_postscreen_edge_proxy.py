@@ -19,7 +19,7 @@ import time
 import unittest
 
 from postscreen_engine_common import HOSTNAME, Pair, normalise_transcript, run_script, session_lines
-from psmtest import SmtpClient, client_address, require_root
+from psmtest import SmtpClient, client_address, require_root, wait_until
 
 BANNER = f"{HOSTNAME} ESMTP Postfix"
 PARAMS = {
@@ -105,7 +105,9 @@ class _SideBySide:
             # Stock smtpd got the proxied endpoint from postscreen.
             inst.log.wait_for(rf"^connect from unknown\[{re.escape(proxied)}\]:{cport}$", "smtpd",
                               since=marks[inst.ours])
-            self.assertIn(proxied, inst.pf.cache_entries())
+            # The cache update may land a moment after the PASS NEW line.
+            wait_until(lambda: proxied in inst.pf.cache_entries(), 10, interval=0.3,
+                       message=f"{proxied} in the {'ours' if inst.ours else 'stock'} cache")
 
 
 
