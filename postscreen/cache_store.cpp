@@ -157,6 +157,15 @@ public:
         queue_.stop();
         emit(worker_->join());
         worker_.reset();
+        // Whoever still waits is answered as if there were no cache (stock's
+        // drain closes the cache and its sessions go on without it); a
+        // session left waiting would never be decided.
+        for (auto& [id, done] : lookups_)
+            answer_later(std::move(done), std::nullopt);
+        lookups_.clear();
+        for (auto& [id, done] : flushes_)
+            boost::asio::post(io_, std::move(done));
+        flushes_.clear();
     }
 
 private:
