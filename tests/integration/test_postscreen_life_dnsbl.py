@@ -25,7 +25,7 @@ class DnsblTest(LifeCase, unittest.TestCase):
     def setUpClass(cls):
         require_root()
         c = cls.clients = {name: client_address() for name in (
-            "enforce", "drop", "ignore", "w1", "w2", "w3", "f3", "f10", "allow", "allow_clean", "map", "m1", "m2")}
+            "enforce", "drop", "ignore", "w1", "w2", "w3", "f3", "f10", "allow", "allow_clean", "map", "m1", "m2", "map_enforce")}
         # The allowlisted client's TTL is the smallest of wl's "listed" TTL and
         # bl's "not listed" (SOA) TTL (stock's rule): make wl's the smaller.
         bl = Zone("bl.psm.test", ttl=300, negative_ttl=1200, soa_ttl=1200)
@@ -33,7 +33,7 @@ class DnsblTest(LifeCase, unittest.TestCase):
         wl = Zone("wl.psm.test", ttl=ALLOW_TTL)
         for zone in (bl, bl2, wl):
             zone.list_address("127.0.0.2", "127.0.0.2")   # the lists' test entry
-        for name in ("enforce", "drop", "ignore", "w2", "w3", "map"):
+        for name in ("enforce", "drop", "ignore", "w2", "w3", "map", "map_enforce"):
             bl.list_address(c[name], "127.0.0.2")
         for name in ("w1", "w3"):
             bl2.list_address(c[name], "127.0.0.2")
@@ -67,6 +67,9 @@ class DnsblTest(LifeCase, unittest.TestCase):
                             "postscreen_pipelining_enable": "yes", "postscreen_cache_map": ""},
             "map": dict(one, postscreen_dnsbl_action="drop", postscreen_dnsbl_reply_map=lambda pf: pf.write_map(
                 "dnsbl_reply", {"bl.psm.test": "public-bl.example"})),
+            "map_enforce": dict(one, postscreen_dnsbl_action="enforce", soft_bounce="yes",
+                                postscreen_dnsbl_reply_map=lambda pf: pf.write_map(
+                                    "dnsbl_reply2", {"bl.psm.test": "public-bl.example"})),
         }
         cls.pair = cls.enterClassContext(LifePair(cls.dns, {}, services))
 
@@ -172,6 +175,15 @@ class DnsblTest(LifeCase, unittest.TestCase):
             "<closed>"])
         self.assertEqual(ours.lines, [CONNECT, "DNSBL rank 1 for [CLIENT]:PORT", "DISCONNECT [CLIENT]:PORT"])
         self.assert_dnsblog_logged(self.clients["map"], ["addr CLIENT listed by domain bl.psm.test as 127.0.0.2"])
+
+    def test_reply_map_with_enforce_and_soft_bounce(self):
+        script = [("reply",), ("cmd", "EHLO listed.example"), ("cmd", "MAIL FROM:<s@x.example>"),
+                  ("cmd", "RCPT TO:<r@y.example>"), ("cmd", "QUIT"), ("closed",)]
+        stock, ours = self.compare("map_enforce", script, self.clients["map_enforce"])
+        reply = "450 4.7.1 Service unavailable; client [CLIENT] blocked using public-bl.example"
+        self.assertEqual(ours.transcript[3], reply)
+        self.assertIn(f"NOQUEUE: reject: RCPT from [CLIENT]:PORT: {reply}; from=<s@x.example>, to=<r@y.example>, "
+                      "proto=ESMTP, helo=<listed.example>", ours.lines)
 
 
 if __name__ == "__main__":
