@@ -106,6 +106,14 @@ class Demo(unittest.TestCase):
 
         if not procs.wait_until(ready, 120, interval=0.05):
             self.fail(f"the demo did not print {until!r} within 120 s\n" + demo.describe())
+        # NSD and the stock master run in sessions of their own (setsid):
+        # psmtest's reaper kills their groups too if this test is killed.
+        for pid in demo_processes(state):
+            try:
+                if os.getpgid(pid) == pid:
+                    env.record_pgid(pid)
+            except ProcessLookupError:
+                pass
         return demo
 
     def stop_with_ctrl_c(self, demo, state=None):
