@@ -9,7 +9,9 @@ postscreen + our dnsblog against stock 3.7 side by side
 must equal stock's.
 """
 
+import os
 import re
+import signal
 import threading
 import time
 import unittest
@@ -181,6 +183,21 @@ class Mixed(LifeCase, unittest.TestCase):
         for source, listed in clients:
             self.assertEqual(replies[source], f"521 5.7.1 {BLOCKED}" if listed else f"220 {BANNER}")
             self.assertIn(f"DNSBL rank 1 for [{source}]:PORT" if listed else f"PASS NEW [{source}]:PORT", lines)
+
+    def test_dnsblog_restarted_between_sessions(self):
+        # Our postscreen keeps one connection to dnsblog: when dnsblog goes
+        # away while idle, the next lookup reconnects, silently (the class
+        # fails on any warning stock does not log too).
+        first, second = self.listed(), self.listed()
+        stock, ours = self.compare("nobanner", [("reply",), ("closed",)], first)
+        self.assertEqual(ours.lines, [CONNECT, "DNSBL rank 1 for [CLIENT]:PORT", "DISCONNECT [CLIENT]:PORT"])
+        for instance in self.pair.both():
+            pid = instance.log.wait_for(rf"^addr {re.escape(first)} listed by ", "dnsblog", since=0).pid
+            os.kill(int(pid), signal.SIGTERM)
+            wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 10, message=f"{instance.name} dnsblog exit")
+        stock, ours = self.compare("nobanner", [("reply",), ("closed",)], second)
+        self.assertEqual(ours.transcript, [f"521 5.7.1 {BLOCKED}", "<closed>"])
+        self.assertEqual(ours.lines, [CONNECT, "DNSBL rank 1 for [CLIENT]:PORT", "DISCONNECT [CLIENT]:PORT"])
 
     def concurrent(self, instance, source, script_end):
         """Two sessions from `source` at once; returns the normalised
