@@ -5,7 +5,8 @@ service.
 A good PROXY v1 or v2 header makes the proxied address the client: it is
 logged in CONNECT and PASS NEW, matched by the access list, and stock
 smtpd behind the hand-off logs `connect from unknown[PROXIED]:PORT`. A v2 LOCAL header keeps the real
-endpoints. Bytes after the header are SMTP input (a pregreet). A lying or
+endpoints. Bytes after the header are SMTP input (a pregreet, or
+pipelined commands that stock smtpd answers), EOF after it is a HANGUP. A lying or
 malformed header, a plain SMTP client, EOF and silence
 (postscreen_upstream_proxy_timeout) each get stock's warning and stock's
 raw `421 4.3.2 No system resources`, with no CONNECT line.
@@ -134,6 +135,33 @@ class Proxy(_SideBySide, unittest.TestCase):
                                         "ALLOWLISTED [192.0.2.5]:PORT"])
         for inst in self.pair.both():
             inst.log.wait_for(r"^connect from unknown\[192\.0\.2\.5\]:5555$", "smtpd", since=marks[inst.ours])
+
+    def test_pipelined_commands_after_the_header_reach_smtpd(self):
+        # postscreen takes exactly the header: smtpd reads the rest.
+        data = v1("192.0.2.6", cport=6666) + b"EHLO pipelined.example\r\nNOOP\r\n"
+        out = self.run_both([("send", data), ("reply",), ("reply",), ("reply",), ("cmd", "QUIT"), ("closed",)],
+                            lambda c: r"^ALLOWLISTED \[192\.0\.2\.6\]:6666$")
+        replies = out[True][0]
+        self.assertEqual(replies[0], f"220 {BANNER}")
+        self.assertTrue(replies[1].startswith(f"250-{HOSTNAME} | 250-PIPELINING"), replies)
+        self.assertEqual(replies[2:], ["250 2.0.0 Ok", "221 2.0.0 Bye", "<closed>"])
+
+    def test_header_then_eof(self):
+        def end(_):
+            return r"^DISCONNECT \[198\.51\.100\.40\]:4040$"
+
+        out = {}
+        for inst in self.pair.both():
+            mark = inst.log.mark()
+            address, port = inst.endpoints["proxy"]
+            with SmtpClient(address, port, timeout=15) as c:
+                c.send(v1("198.51.100.40", cport=4040))
+                c.sock.shutdown(socket.SHUT_WR)
+                how = c.wait_closed()
+            inst.log.wait_for(end(c), "postscreen", since=mark, timeout=15)
+            out[inst.ours] = (how, c.trailing.decode(), session_lines(inst, mark, c, address))
+        self.assertEqual(out[True], out[False])
+        self.assertIn("HANGUP after TIME from [198.51.100.40]:PORT in tests before SMTP handshake", out[True][2])
 
     def test_v2_local_uses_the_real_endpoints(self):
         out = self.run_both([("send", v2("192.0.2.1", command=0x0)), ("reply",), ("cmd", "QUIT"), ("closed",)],
