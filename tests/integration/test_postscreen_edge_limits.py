@@ -10,7 +10,8 @@ beside stock 3.7.11 (stock smtpd as the pass service).
   greet wait the tenth gets `421 4.3.2 All screening ports are busy` and
   stock's `reject: connect from ...: all screening ports busy`; an
   allowlisted client bypasses the limit and reaches stock smtpd; stock's
-  STRESS mode lines (entered at 9, left at 7).
+  STRESS mode lines (entered at 9, left at 7), and the session that enters
+  STRESS mode gets the stress greet wait (2 s instead of 6 s).
 * postscreen_post_queue_limit = 5 (the minimum), with a pass service that
   holds the hand-offs: the sixth client gets `421 4.3.2 All server ports
   are busy`; pending hand-offs also count for the connection count limit.
@@ -51,6 +52,8 @@ SERVICES = {
     "count": {"postscreen_client_connection_count_limit": "2", "postscreen_greet_wait": "20s"},
     "prequeue": {"postscreen_pre_queue_limit": "10", "postscreen_greet_wait": "20s",
                  "postscreen_cache_map": "btree:$data_directory/prequeue_cache"},
+    # Default (stress-dependent) greet wait: 6 s, 2 s under stress.
+    "stress": {"postscreen_pre_queue_limit": "10", "postscreen_cache_map": "btree:$data_directory/stress_cache"},
     "postq": {"postscreen_post_queue_limit": "5", "smtpd_service_name": "psm-hold",
               "postscreen_cache_map": "btree:$data_directory/postq_cache"},
     "postq-count": {"postscreen_client_connection_count_limit": "2", "smtpd_service_name": "psm-hold",
@@ -179,6 +182,32 @@ class Limits(unittest.TestCase):
         self.assertEqual(stress[True], stress[False])
         self.assertEqual(stress[True], ["entering STRESS mode with 9 connections",
                                         "leaving STRESS mode with 7 connections"])
+
+    def test_stress_mode_shortens_the_greet_wait(self):
+        results = {}
+        for inst in self.pair.both():
+            start = inst.log.mark()
+            held = self.held_clients(inst, "stress", 8)
+            address, port = inst.endpoints["stress"]
+            # The ninth session enters STRESS mode: its greet wait is 2 s
+            # (stock: 1-2 s, whole-second timers), not 6 s.
+            with SmtpClient(address, port, timeout=15) as c:
+                greeting = c.read_reply()
+                waited = greeting.at - c.connected_at
+                self.assertEqual(greeting.lines, [f"220-{BANNER}", f"220 {BANNER}"])
+                inst.log.wait_for(rf"^PASS NEW \[{re.escape(c.source)}\]:{c.source_port}$", "postscreen", since=start)
+            self.assertLess(waited, 4.0, f"{'ours' if inst.ours else 'stock'}: greet wait not shortened")
+            for h in held:
+                self.assertFalse(h.is_closed(), "a held client was dropped")
+                h.close()
+            inst.log.wait_for(r"^leaving STRESS mode with ", "postscreen", since=start)
+            # (Held clients that outlast their 6 s on a slow machine pass
+            # too: only the ninth's PASS line is compared.)
+            results[inst.ours] = [line.text.replace(c.client, "[CLIENT]") for line in inst.log.lines(
+                "postscreen", rf"^(entering|leaving) STRESS mode|^PASS NEW {re.escape(c.client)}$", since=start)]
+        self.assertEqual(results[True], results[False])
+        self.assertEqual(results[True], ["entering STRESS mode with 9 connections", "PASS NEW [CLIENT]",
+                                         "leaving STRESS mode with 7 connections"])
 
     # -- postscreen_post_queue_limit ---------------------------------------
     def hold_service(self, inst):
