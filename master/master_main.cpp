@@ -121,12 +121,14 @@ struct Locks {
 Locks take_locks(const MasterSettings& s) {
     Locks locks;
     std::string why;
+    // First: process_id_directory may be data_directory (the bundled
+    // configuration), which a fresh install does not have yet.
+    ensure_data_directory(s);
     locks.pid_lock = open_lock(s.pid_file, why);
     if (!locks.pid_lock) msg_fatal("open lock file %s: %s", s.pid_file.c_str(), why.c_str());
     if (!write_pid(locks.pid_lock.get(), ::getpid()))
         msg_fatal("cannot update lock file %s: %s", s.pid_file.c_str(), errno_text());
 
-    ensure_data_directory(s);
     // The data directory belongs to mail_owner: the lock file too.
     if (::setegid(s.owner_gid) < 0 || ::seteuid(s.owner_uid) < 0) msg_fatal("set_eugid: %s", errno_text());
     locks.data_lock = open_lock(s.lock_file, why);

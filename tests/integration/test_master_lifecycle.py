@@ -85,6 +85,26 @@ class StartAndLocks(unittest.TestCase):
         self.assertIn("fatal: the -t and -w options cannot be used together", r.stderr)
 
 
+class FreshStateDirectory(unittest.TestCase):
+    """The bundled configuration's layout on a fresh install: the pid file
+    goes into data_directory, which does not exist yet."""
+
+    def test_master_creates_the_state_directory_before_its_pid_file(self):
+        require_root()
+        pf = OurMaster()
+        self.addCleanup(pf.stop)
+        state = os.path.join(pf.dir, "state")
+        pf.set(data_directory=state, process_id_directory=state)
+        pf.use_ours("psm-echod")
+        pf.add_service("echo", "unix", "psm-echod", maxproc="0")
+        pf.start()
+        st = os.stat(state)
+        self.assertEqual((st.st_mode & 0o7777, st.st_uid), (0o700, pwd.getpwnam("postfix").pw_uid))
+        for name in ("master.pid", "master.lock"):
+            with open(os.path.join(state, name), "rb") as f:
+                self.assertEqual(f.read(), b"%32d\n" % pf.master_pid())
+
+
 class TestModeWithoutMaster(unittest.TestCase):
     def test_t_without_a_running_master(self):
         require_root()
