@@ -15,6 +15,8 @@ beside stock 3.7.11 (stock smtpd as the pass service).
 * postscreen_post_queue_limit = 5 (the minimum), with a pass service that
   holds the hand-offs: the sixth client gets `421 4.3.2 All server ports
   are busy`; pending hand-offs also count for the connection count limit.
+* 100 KB of binary pregreet (postscreen_greet_action = drop): stock's
+  PREGREET line (escaped, cut) and 521, compared with the same bytes.
 * A few hundred hostile sessions (100 KB lines, NUL bytes and binary
   garbage, resets, EOF in mid-line, pipelined command floods) against ours:
   meanwhile an allowlisted client is handed to stock smtpd and its message
@@ -30,7 +32,7 @@ import threading
 import time
 import unittest
 
-from postscreen_engine_common import HOSTNAME, Pair, rss_kib, session_lines
+from postscreen_engine_common import HOSTNAME, Pair, rss_kib, session, session_lines
 from psmtest import SmtpClient, SmtpError, client_address, require_root, wait_until
 
 BANNER = f"{HOSTNAME} ESMTP Postfix"
@@ -54,6 +56,8 @@ SERVICES = {
                  "postscreen_cache_map": "btree:$data_directory/prequeue_cache"},
     # Default (stress-dependent) greet wait: 6 s, 2 s under stress.
     "stress": {"postscreen_pre_queue_limit": "10", "postscreen_cache_map": "btree:$data_directory/stress_cache"},
+    "pregreet-drop": {"postscreen_greet_action": "drop", "postscreen_greet_wait": "2s",
+                      "postscreen_cache_map": ""},
     "postq": {"postscreen_post_queue_limit": "5", "smtpd_service_name": "psm-hold",
               "postscreen_cache_map": "btree:$data_directory/postq_cache"},
     "postq-count": {"postscreen_client_connection_count_limit": "2", "smtpd_service_name": "psm-hold",
@@ -275,6 +279,23 @@ class Limits(unittest.TestCase):
             results[inst.ours] = self.rejected(inst, "postq-count", source, "421 4.7.0 Error: too many connections")
         self.assertEqual(results[True], results[False])
         self.assertIn("NOQUEUE: reject: CONNECT from [CLIENT]:PORT: too many connections", results[True][1])
+
+    # -- hostile input before the greeting ---------------------------------
+    def test_100k_binary_pregreet(self):
+        data = os.urandom(100_000).replace(b"\n", b"x")
+        script = [("send", data), ("reply",), ("closed",)]
+        stock = session(self.pair.stock, "pregreet-drop", script, timeout=15)
+        ours = session(self.pair.ours, "pregreet-drop", script, timeout=15)
+        # The same bytes for both: the PREGREET line (up to 1023 bytes
+        # peeked, escaped, cut to 100 characters) is compared whole.
+        self.assertEqual(ours[1], stock[1], "postscreen log lines differ")
+        self.assertRegex(stock[1][1], r"^PREGREET \d+ after TIME from \[CLIENT\]:PORT: ")
+        self.assertEqual(stock[1][-1], "DISCONNECT [CLIENT]:PORT")
+        # The unread rest makes the close a reset: the reply or only the
+        # reset, by timing (as with stock).
+        for transcript in (stock[0], ours[0]):
+            self.assertTrue(transcript[0].endswith("521 5.5.1 Protocol error") or transcript[0].startswith("<"),
+                            transcript)
 
     # -- hostile storm -------------------------------------------------------
     def test_hostile_storm_memory_and_service(self):
