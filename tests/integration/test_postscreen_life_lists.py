@@ -39,6 +39,8 @@ class Lists(LifeCase, unittest.TestCase):
         services = {
             "veto": dict(nocache, postscreen_allowlist_interfaces="127.0.0.1"),
             "compat": dict(nocache, compatibility_level="3.5", postscreen_access_list=acl("")),
+            "compat_set": dict(nocache, compatibility_level="3.5", respectful_logging="no",
+                               postscreen_access_list=acl("")),
             "badword": dict(nocache, postscreen_access_list=acl("bogus_word,")),
             "acl": dict(nocache, postscreen_access_list=acl("")),
             "cached": {"postscreen_access_list": acl("")},
@@ -59,6 +61,10 @@ class Lists(LifeCase, unittest.TestCase):
         self.assertEqual(ours.transcript, [f"220 {BANNER}", "221 2.0.0 Bye", "<closed>"])
         self.assertEqual(ours.lines[:2], [CONNECT, "WHITELISTED [CLIENT]:PORT"])
         stock, ours = self.compare("compat", QUIT_SCRIPT, self.clients["reject"], end="PASS NEW", settle=0.3)
+        self.assertEqual(ours.lines, [CONNECT, "BLACKLISTED [CLIENT]:PORT", "PASS NEW [CLIENT]:PORT"])
+
+    def test_legacy_wording_chosen_explicitly(self):
+        stock, ours = self.compare("compat_set", QUIT_SCRIPT, self.clients["reject"], end="PASS NEW", settle=0.3)
         self.assertEqual(ours.lines, [CONNECT, "BLACKLISTED [CLIENT]:PORT", "PASS NEW [CLIENT]:PORT"])
 
     def test_unknown_access_list_word(self):
