@@ -7,6 +7,7 @@ client with each postscreen_greet_action (ignore, enforce, drop).
 Replies and normalised postscreen log lines must equal stock's.
 """
 
+import threading
 import unittest
 
 from postscreen_life_common import BANNER, LifeCase, LifePair
@@ -113,6 +114,25 @@ class GreetPhase(LifeCase, unittest.TestCase):
                                            settle=0.5)
                 self.assertEqual(ours.lines[:2], ["CONNECT from [CLIENT]:PORT to [SERVER]:PORT",
                                                   r"PREGREET 20 after TIME from [CLIENT]:PORT: EHLO early.example\r\n"])
+
+    def test_reload_during_the_greet_wait(self):
+        # The old postscreen finishes its session; the new one takes the next.
+        def reload_both():
+            for instance in self.pair.both():
+                instance.pf.reload()
+
+        reloader = threading.Timer(0.5, reload_both)
+        reloader.start()
+        try:
+            stock, ours = self.compare("default", [("line",), ("reply",), ("cmd", "QUIT"), ("closed",)],
+                                       client_address(), end="PASS NEW", settle=0.3)
+        finally:
+            reloader.join()
+        self.assertEqual(ours.transcript[:2], [f"220-{TEASER}", f"220 {BANNER}"])
+        self.assertEqual(ours.lines, ["CONNECT from [CLIENT]:PORT to [SERVER]:PORT", "PASS NEW [CLIENT]:PORT"])
+        stock, ours = self.compare("default", [("reply",), ("cmd", "QUIT"), ("closed",)], client_address(),
+                                   end="PASS NEW", settle=0.3)
+        self.assertEqual(ours.lines[-1], "PASS NEW [CLIENT]:PORT")
 
 
 if __name__ == "__main__":
