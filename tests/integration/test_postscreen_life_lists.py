@@ -41,6 +41,9 @@ class Lists(LifeCase, unittest.TestCase):
             "compat": dict(nocache, compatibility_level="3.5", postscreen_access_list=acl("")),
             "compat_set": dict(nocache, compatibility_level="3.5", respectful_logging="no",
                                postscreen_access_list=acl("")),
+            # Pre-3.6 parameter names still work.
+            "legacy_names": dict(nocache, postscreen_blacklist_action="drop",
+                                 postscreen_whitelist_interfaces="127.0.0.1", postscreen_access_list=acl("")),
             "badword": dict(nocache, postscreen_access_list=acl("bogus_word,")),
             "acl": dict(nocache, postscreen_access_list=acl("")),
             "cached": {"postscreen_access_list": acl("")},
@@ -66,6 +69,13 @@ class Lists(LifeCase, unittest.TestCase):
     def test_legacy_wording_chosen_explicitly(self):
         stock, ours = self.compare("compat_set", QUIT_SCRIPT, self.clients["reject"], end="PASS NEW", settle=0.3)
         self.assertEqual(ours.lines, [CONNECT, "BLACKLISTED [CLIENT]:PORT", "PASS NEW [CLIENT]:PORT"])
+
+    def test_legacy_parameter_names(self):
+        stock, ours = self.compare("legacy_names", [("reply",), ("closed",)], self.clients["reject"])
+        self.assertEqual(ours.transcript, ["521 5.3.2 Service currently unavailable", "<closed>"])
+        stock, ours = self.compare("legacy_names", RCPT_SCRIPT, client_address())
+        self.assertEqual(ours.lines[:2], [CONNECT, "ALLOWLIST VETO [CLIENT]:PORT"])
+        self.assertEqual(ours.transcript[3], "450 4.3.2 Service currently unavailable")
 
     def test_unknown_access_list_word(self):
         stock, ours = self.compare("badword", QUIT_SCRIPT, self.clients["permit"], end="PASS NEW", settle=0.3)
