@@ -100,7 +100,7 @@ TEST_CASE("dns client: retries per attempts, then a timeout") {
     CHECK(dns.log()[0].id == dns.log()[1].id);
 }
 
-TEST_CASE("dns client: SERVFAIL moves on to the next server; all SERVFAIL is reported") {
+TEST_CASE("dns client: SERVFAIL moves on to the next server - all SERVFAIL is reported") {
     boost::asio::io_context io;
     FakeDns bad(io), good(io);
     bad.on_query([](const DnsQuery& q) {
@@ -130,7 +130,7 @@ TEST_CASE("dns client: SERVFAIL moves on to the next server; all SERVFAIL is rep
     }
 }
 
-TEST_CASE("dns client: a late answer from an earlier server still counts; NXDOMAIN ends the query") {
+TEST_CASE("dns client: a late answer from an earlier server still counts - NXDOMAIN ends the query") {
     boost::asio::io_context io;
     FakeDns slow(io), silent(io);
     slow.on_query([](const DnsQuery& q) {

@@ -82,7 +82,7 @@ TEST_CASE("lookups: listed, not listed, cache hits without new queries") {
     CHECK(lookups.cache().hits() == 2);
 }
 
-TEST_CASE("lookups: identical lookups in flight share one query; IPv6 nibbles") {
+TEST_CASE("lookups: identical lookups in flight share one query - IPv6 nibbles") {
     boost::asio::io_context io;
     FakeDns dns(io);
     dns.on_query([](const DnsQuery& q) {
@@ -137,7 +137,7 @@ TEST_CASE("lookups: failures carry stock's resolver texts and are not cached") {
     CHECK(lookups.cache().size() == 0);
 }
 
-TEST_CASE("lookups: CNAME chains are followed; other records are no listing") {
+TEST_CASE("lookups: CNAME chains are followed - other records are no listing") {
     boost::asio::io_context io;
     FakeDns dns(io);
     dns.on_query([](const DnsQuery& q) {

@@ -223,7 +223,7 @@ TEST_CASE("server, stock form: malformed requests get stock's warning and no rep
     CHECK(lines[2] == "warning: premature end-of-input on dnsblog socket while reading input attribute name");
 }
 
-TEST_CASE("server, stock form: attributes after label are not read; a non-address is a lookup error") {
+TEST_CASE("server, stock form: attributes after label are not read - a non-address is a lookup error") {
     Server server;
     {
         auto fd = server.connect();
@@ -296,7 +296,7 @@ TEST_CASE("server, weighted form: pipelined requests, replies as they complete, 
     CHECK(by["slow"].score == 4);
 }
 
-TEST_CASE("server, weighted form: the deadline gives a partial score; failures are reported") {
+TEST_CASE("server, weighted form: the deadline gives a partial score - failures are reported") {
     Server server;
     auto fd = server.connect();
     auto start = std::chrono::steady_clock::now();

@@ -172,7 +172,7 @@ TEST_CASE("round trips: groups, empty values, binary data, long values", "[attr]
     CHECK(psm::attr_encode({}) == "\0"s);
 }
 
-TEST_CASE("plain: stock's group markers with a NUL are accepted; '=' in values kept", "[attr]") {
+TEST_CASE("plain: stock's group markers with a NUL are accepted - '=' in values kept", "[attr]") {
     AttrList got = decode_all("{\0\na=b=c\n}\0\n\n"s, AttrEncoding::plain);
     REQUIRE(got.size() == 3);
     CHECK(got[0].kind == Attr::Kind::group_open);

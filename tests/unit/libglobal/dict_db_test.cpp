@@ -313,7 +313,7 @@ TEST_CASE("btree/hash: open errors are worded as stock", "[db]") {
           std::vector<std::string>{"error: " + reason, "warning: btree:" + missing + " is unavailable. " + reason});
 }
 
-TEST_CASE("btree: duplicates on update per policy; read-only tables refuse writes", "[db]") {
+TEST_CASE("btree: duplicates on update per policy - read-only tables refuse writes", "[db]") {
     TempDir dir;
     LogCapture log;
     psm::DictOpenOptions options;

@@ -155,7 +155,7 @@ TEST_CASE("regexp: open failures are worded as stock", "[regexp]") {
                       "regexp:" + path + " map requires O_RDONLY access mode");
 }
 
-TEST_CASE("regexp: keys are matched as given; case folding is not applied", "[regexp]") {
+TEST_CASE("regexp: keys are matched as given - case folding is not applied", "[regexp]") {
     TempDir dir;
     auto path = dir.write("r", "/^A/i upper A only\n/^(.*)$/ echo $1\n");
     psm::DictOpenOptions folding; // fold_case = true affects only fixed-key tables

@@ -12,7 +12,7 @@
 using psm::test::LogCapture;
 using psm::test::TempDir;
 
-TEST_CASE("static: every lookup finds the value; braces as stock", "[static]") {
+TEST_CASE("static: every lookup finds the value - braces as stock", "[static]") {
     psm::test::require_stock_postmap();
     TempDir dir;
     for (const std::string spec :

@@ -180,7 +180,7 @@ TEST_CASE("texthash: with smtputf8 on, non-UTF-8 lines and keys are refused as s
     CHECK(log.lines() == stock.errors);
 }
 
-TEST_CASE("texthash: walks every entry; never reports a change (as stock)", "[texthash]") {
+TEST_CASE("texthash: walks every entry - never reports a change (as stock)", "[texthash]") {
     TempDir dir;
     auto path = dir.write("table", "b 2\na 1\nc 3\n");
     auto dict = psm::dict_open("texthash:" + path);

@@ -47,7 +47,7 @@ Got lf(std::string text, std::string pending = "") {
 
 } // namespace
 
-TEST_CASE("lines end at CRLF or bare LF; the terminator kind is reported", "[line_buffer]") {
+TEST_CASE("lines end at CRLF or bare LF - the terminator kind is reported", "[line_buffer]") {
     LineBuffer buffer;
     Collector c;
     CHECK(c.feed(buffer, "EHLO a\r\nNOOP\nQUIT\r\n") == Status::need_more);
@@ -236,7 +236,7 @@ TEST_CASE("memory stays bounded by the limit for a huge line", "[line_buffer]") 
     CHECK(buffer.heap_bytes() == 0);
 }
 
-TEST_CASE("a stop keeps the rest; resume delivers it", "[line_buffer]") {
+TEST_CASE("a stop keeps the rest - resume delivers it", "[line_buffer]") {
     LineBuffer buffer;
     Collector c;
     c.stop_after = 1;

@@ -10,7 +10,7 @@ constexpr std::int32_t kTaken = 0;
 constexpr std::int32_t kAvail = 1;
 } // namespace
 
-TEST_CASE("a fresh child is available; TAKEN and AVAIL move the count", "[master][accounting]") {
+TEST_CASE("a fresh child is available - TAKEN and AVAIL move the count", "[master][accounting]") {
     ProcessAccounting a(2);
     CHECK(a.should_listen(1000, "s", "private/s", nullptr));
     a.add_child(100, 7);
@@ -34,7 +34,7 @@ TEST_CASE("a fresh child is available; TAKEN and AVAIL move the count", "[master
     CHECK_FALSE(a.remove_child(100).found);
 }
 
-TEST_CASE("process limit: no listening at the limit; 0 means no limit", "[master][accounting]") {
+TEST_CASE("process limit: no listening at the limit - 0 means no limit", "[master][accounting]") {
     ProcessAccounting a(1);
     a.add_child(1, 1);
     a.status(1, 1, kTaken);

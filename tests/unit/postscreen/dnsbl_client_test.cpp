@@ -203,7 +203,7 @@ TEST_CASE("dnsbl client: no reply within postscreen_dnsbl_timeout") {
     CHECK(lines[1] == "warning: dnsblog reply timeout 1s for wl.example");
 }
 
-TEST_CASE("dnsbl client: a lost connection completes what was pending; the next request reconnects") {
+TEST_CASE("dnsbl client: a lost connection completes what was pending - the next request reconnects") {
     Fixture f;
     int calls = 0;
     DnsblClient::Waiter a;

@@ -99,7 +99,7 @@ TEST_CASE("session: pregreet with each action") {
     }
 }
 
-TEST_CASE("session: no teaser with an empty greet banner; no tests: immediate hand-off") {
+TEST_CASE("session: no teaser with an empty greet banner - no tests: immediate hand-off") {
     ServerFixture f({{"postscreen_greet_banner", ""}});
     TestClient c = f.connect("127.0.0.35");
     auto passed = f.take_handoff(300ms);

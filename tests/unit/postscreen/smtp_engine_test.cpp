@@ -62,7 +62,7 @@ TEST_CASE("engine: earlier failures turn all deep tests on, X21 turns them off",
     CHECK(plain.state[Test::bare_newline].todo);
 }
 
-TEST_CASE("engine: tokens are separated by SP only; where follows the command", "[smtp_engine]") {
+TEST_CASE("engine: tokens are separated by SP only - where follows the command", "[smtp_engine]") {
     EngineFixture f;
     CHECK(f.reply("noop") == "250 2.0.0 Ok\r\n");
     CHECK(f.engine->where() == "NOOP");
@@ -287,7 +287,7 @@ TEST_CASE("engine: RCPT passes the deep tests still undecided", "[smtp_engine]")
     CHECK(g.client.stamps[Test::pipelining] == 0);
 }
 
-TEST_CASE("engine: the 21st command hits the count limit; QUIT is exempt", "[smtp_engine]") {
+TEST_CASE("engine: the 21st command hits the count limit - QUIT is exempt", "[smtp_engine]") {
     EngineFixture f;
     f.engine->start(kNow);
     for (int i = 0; i < 19; ++i)
