@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <mutex>
 #include <stdexcept>
 #include <system_error>
 #include <utility>
@@ -118,7 +119,10 @@ private:
         return LOG_INFO;
     }
 
+    // Serialised: a worker thread (e.g. postscreen's cache) may log too, and
+    // the timestamp cache is shared.
     void emit(Severity severity, const std::string& text) {
+        std::lock_guard<std::mutex> serialised(emit_mutex_);
         if (!configured_) {
             // Before configuration (early start-up errors): stderr only.
             std::string line = text + "\n";
@@ -189,6 +193,7 @@ private:
     std::string host_ = "localhost";
     std::time_t stamp_time_ = -1;
     char stamp_[32] = {};
+    std::mutex emit_mutex_;
 };
 
 Logger& logger() {
