@@ -4,6 +4,7 @@
 #include "psm/util/error.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -32,16 +33,21 @@ public:
     explicit AsOwner(const ListenIdentity& who) : active_(who.switch_ids) {
         if (!active_) return;
         if (::setegid(who.gid) < 0) fail("setegid(" + std::to_string(who.gid) + "): " + errno_text());
+        // As stock's set_eugid(): root's supplementary groups go as well.
+        if (::setgroups(1, &who.gid) < 0) fail("setgroups(" + std::to_string(who.gid) + "): " + errno_text());
         if (::seteuid(who.uid) < 0) {
             const std::string why = errno_text();
-            (void)::setegid(::getgid());
+            const gid_t gid = ::getgid();
+            (void)::setegid(gid);
+            (void)::setgroups(1, &gid);
             throw ListenError("seteuid(" + std::to_string(who.uid) + "): " + why, EPERM);
         }
     }
     ~AsOwner() {
         if (!active_) return;
         // Back to root: failing here would leave master crippled.
-        if (::seteuid(::getuid()) < 0 || ::setegid(::getgid()) < 0) std::abort();
+        const gid_t gid = ::getgid();
+        if (::seteuid(::getuid()) < 0 || ::setegid(gid) < 0 || ::setgroups(1, &gid) < 0) std::abort();
     }
     AsOwner(const AsOwner&) = delete;
     AsOwner& operator=(const AsOwner&) = delete;

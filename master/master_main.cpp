@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -130,10 +131,14 @@ Locks take_locks(const MasterSettings& s) {
         msg_fatal("cannot update lock file %s: %s", s.pid_file.c_str(), errno_text());
 
     // The data directory belongs to mail_owner: the lock file too.
-    if (::setegid(s.owner_gid) < 0 || ::seteuid(s.owner_uid) < 0) msg_fatal("set_eugid: %s", errno_text());
+    // As stock's set_eugid(): the group list becomes the one group, both ways.
+    if (::setegid(s.owner_gid) < 0 || ::setgroups(1, &s.owner_gid) < 0 || ::seteuid(s.owner_uid) < 0)
+        msg_fatal("set_eugid: %s", errno_text());
     locks.data_lock = open_lock(s.lock_file, why);
     const int saved = errno;
-    if (::seteuid(::getuid()) < 0 || ::setegid(::getgid()) < 0) msg_fatal("set_ugid: %s", errno_text());
+    const gid_t root_gid = ::getgid();
+    if (::seteuid(::getuid()) < 0 || ::setegid(root_gid) < 0 || ::setgroups(1, &root_gid) < 0)
+        msg_fatal("set_ugid: %s", errno_text());
     errno = saved;
     if (!locks.data_lock) msg_fatal("open lock file %s: %s", s.lock_file.c_str(), why.c_str());
     if (!write_pid(locks.data_lock.get(), ::getpid()))

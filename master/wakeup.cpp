@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 
 #include <fcntl.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include <array>
@@ -112,11 +113,12 @@ class Ids {
 public:
     explicit Ids(const ListenIdentity& who) : active_(who.switch_ids) {
         if (active_) {
-            ok_ = ::setegid(who.gid) == 0 && ::seteuid(who.uid) == 0;
+            ok_ = ::setegid(who.gid) == 0 && ::setgroups(1, &who.gid) == 0 && ::seteuid(who.uid) == 0;
         }
     }
     ~Ids() {
-        if (active_ && (::seteuid(::getuid()) < 0 || ::setegid(::getgid()) < 0)) std::abort();
+        const gid_t gid = ::getgid();
+        if (active_ && (::seteuid(::getuid()) < 0 || ::setegid(gid) < 0 || ::setgroups(1, &gid) < 0)) std::abort();
     }
     Ids(const Ids&) = delete;
     Ids& operator=(const Ids&) = delete;
