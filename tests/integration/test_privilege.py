@@ -11,6 +11,7 @@ master. For every running child we read /proc/PID/status and /proc/PID/root:
   a root-only file after start), the root directory is the
   queue_directory when chrooted and "/" otherwise -- and all of it equals
   what stock's children show;
+- with unpriv "n" they stay root, as stock's;
 - the UNIX sockets master made under private/ and public/ and the
   postscreen cache file have stock's modes and owners.
 
@@ -53,16 +54,16 @@ def proc_facts(pid):
     }
 
 
-def survey(kind, chroot):
+def survey(kind, chroot, unpriv="-"):
     """Run postscreen/dnsblog/tlsproxy (ours under our master, or stock's
-    under stock's) with chroot `chroot`; make master start one of each and
+    under stock's) with chroot `chroot` and unpriv `unpriv`; make master start one of each and
     return {daemon: facts, "files": {path: (mode, uid, gid)}, "queue": dir}."""
     pf = OurMaster() if kind == "ours" else StockPostfix(services=[])
     addr, port = pf.add_postscreen()
     pf.add_service("pubdnsblog", "unix", "dnsblog", private="n", maxproc="0")
     for svc in pf.services.values():
         if svc.name != "postlog":
-            svc.chroot = chroot
+            svc.chroot, svc.unpriv = chroot, unpriv
     if kind == "ours":
         for daemon in DAEMONS:
             pf.use_ours(daemon)
@@ -90,8 +91,18 @@ def survey(kind, chroot):
         procs.wait_until(lambda: set(DAEMONS) <= set(kids()), 30,
                          message=f"{kind} master did not start all of {DAEMONS}\n{pf.describe()}")
         # A fresh child may still be on its way to setuid(): wait until it is past it.
-        procs.wait_until(lambda: all(proc_facts(p)["uid"][0] != "0" for p in kids().values()), 30,
-                         message=f"{kind}: a child kept uid 0\n{pf.describe()}")
+        # and is not inside a temporary switch of effective ids (postscreen
+        # opens its cache as mail_owner even when it runs as root).
+        def settled():
+            for p in kids().values():
+                facts = proc_facts(p)
+                if len(set(facts["uid"])) != 1 or len(set(facts["gid"])) != 1:
+                    return False
+                if unpriv != "n" and facts["uid"][0] == "0":
+                    return False
+            return True
+
+        procs.wait_until(settled, 30, message=f"{kind}: a child's ids did not settle\n{pf.describe()}")
         # The postscreen cache is created at start-up: wait for it too.
         procs.wait_until(lambda: os.path.exists(pf.cache_path), 30, message="no postscreen cache")
         result = {name: proc_facts(pid) for name, pid in kids().items()}
@@ -158,6 +169,8 @@ class ChildrenDropPrivilegeAsStock(unittest.TestCase):
         for chroot in ("n", "y"):
             for kind in ("stock", "ours"):
                 cls.results[(kind, chroot)] = survey(kind, chroot)
+        for kind in ("stock", "ours"):
+            cls.results[(kind, "root")] = survey(kind, "n", unpriv="n")
 
     def expected_root(self, result, chroot):
         return os.path.realpath(result["queue"]) if chroot == "y" else "/"
@@ -186,6 +199,16 @@ class ChildrenDropPrivilegeAsStock(unittest.TestCase):
                     mine = dict(ours[daemon], root=ours[daemon]["root"].replace(ours["queue"], "QUEUE"))
                     theirs = dict(stock[daemon], root=stock[daemon]["root"].replace(stock["queue"], "QUEUE"))
                     self.assertEqual(mine, theirs)
+
+    def test_unpriv_n_keeps_root_as_stock(self):
+        ours, stock = self.results[("ours", "root")], self.results[("stock", "root")]
+        for daemon in DAEMONS:
+            with self.subTest(daemon=daemon):
+                self.assertEqual(ours[daemon]["uid"], ["0"] * 4)
+                self.assertEqual(ours[daemon]["root"], "/")
+                self.assertEqual(ours[daemon], stock[daemon])
+        # The cache is still made as mail_owner's.
+        self.assertEqual(ours["files"], stock["files"])
 
     def test_socket_and_cache_modes_as_stock(self):
         for chroot in ("n", "y"):
