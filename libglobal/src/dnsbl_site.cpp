@@ -105,6 +105,12 @@ void lower_ttl(int& slot, int ttl) {
     if (slot < 0 || slot > ttl) slot = ttl;
 }
 
+// The score is a C int in stock, whose sum wraps on overflow in practice
+// (weights near INT_MAX are accepted); add the same way without UB.
+int wrapping_add(int a, int b) {
+    return static_cast<int>(static_cast<std::uint32_t>(a) + static_cast<std::uint32_t>(b));
+}
+
 } // namespace
 
 std::optional<DnsblFilter> DnsblFilter::parse(std::string_view pattern, std::string* why) {
@@ -298,7 +304,7 @@ bool DnsblScorer::add_reply(std::string_view domain, std::string_view addresses,
                     reported_weight_ = entry.weight;
                     have_reported_ = true;
                 }
-                total_ += entry.weight;
+                total_ = wrapping_add(total_, entry.weight);
             }
         }
         bool counts_against = listed == (entry.weight > 0);
