@@ -9,6 +9,8 @@
 #include "psm/util/inet_addr.hpp"
 #include "psm/util/log.hpp"
 
+#include <cstdint>
+
 namespace psm::dnsblog {
 
 struct Engine::ScoreJob {
@@ -139,7 +141,9 @@ void Engine::score_request(const AttrList& request, Reply reply) {
                     job->scorer.add_reply(site.domain, "", -1);
                     break;
                 }
-                site.weight = job->scorer.total() - before;
+                // The score wraps as a C int (see DnsblScorer); so does this difference.
+                site.weight = static_cast<int>(static_cast<std::uint32_t>(job->scorer.total()) -
+                                               static_cast<std::uint32_t>(before));
                 if (--job->outstanding == 0) deadline(job->serial);
             },
             job);
