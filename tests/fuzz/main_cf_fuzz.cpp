@@ -7,6 +7,7 @@
 #include "psm/global/main_cf.hpp"
 #include "psm/util/error.hpp"
 
+#include <cstdlib>
 #include <string>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -17,6 +18,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         file = psm::parse_main_cf(text, "/fuzz/main.cf");
     } catch (const psm::ConfigError&) {
         return 0;
+    }
+    // Names are split as stock's split_nameval(): no blank or '=' in them;
+    // values are trimmed; each name appears once.
+    for (const auto& entry : file.entries) {
+        if (entry.name.empty() || entry.name.find_first_of(" \t\n\r\v\f=") != std::string::npos) std::abort();
+        if (!entry.value.empty() && (entry.value.front() == ' ' || entry.value.back() == ' ')) std::abort();
+        if (entry.line < 1 || file.find(entry.name) != &entry) std::abort();
     }
     const psm::Config config = psm::Config::from_main_cf(file, "/fuzz");
     for (const auto& entry : file.entries) {
