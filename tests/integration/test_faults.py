@@ -20,10 +20,16 @@ it has descriptors. Ours: the clients it took keep their sessions (one of
 them pregreets and gets the 521 of postscreen_greet_action = drop at once),
 the rest wait in the listen queue (no teaser, not closed), the failure is
 logged (`error: accept connection: Too many open files`), the process stays
-the same, and once clients leave the waiting ones are served. Stock 3.7 is
+the same, and once clients leave the waiting ones are served; a client
+whose greet wait ends while no descriptor is free cannot be handed to
+smtpd and gets stock's answer to a failed hand-off (220, then `421 4.3.2 No
+system resources`). Stock 3.7 is
 not the model here: its postscreen dies at the limit (`fatal: fcntl
 F_DUPFD: Too many open files`, master restarts it) and drops every client
 it held; the stock test pins that reference behaviour down.
+Sanitizer builds of ours are not run at the limit (skipped): UBSan's vptr
+check needs a free descriptor and reports false "invalid vptr" errors
+without one.
 """
 
 import os
@@ -102,10 +108,10 @@ PARAMS = {
 }
 
 
-def limited_postscreen(kind):
+def limited_postscreen(kind, **params):
     pf = StockPostfix(services=[])
     address, port = pf.add_postscreen(dnsblog=False, tlsproxy=False)
-    pf.set(**PARAMS)
+    pf.set(**dict(PARAMS, **params))
     binary = env.our_binary("postscreen") if kind == "ours" else os.path.join(env.STOCK_DAEMON_DIR, "postscreen")
     wrapper = os.path.join(pf.dir, "postscreen-limited")
     with open(wrapper, "w") as f:
@@ -118,6 +124,12 @@ def limited_postscreen(kind):
 def postscreen_pid(pf, since):
     line = pf.log.wait_for(r"^CONNECT from ", "postscreen", since=since, timeout=30)
     return line.pid
+
+
+def sanitized(binary):
+    """True for an ASan/UBSan build of `binary`."""
+    with open(binary, "rb") as f:
+        return b"__ubsan_handle" in f.read()
 
 
 def settled_connects(pf, since, quiet=1.0, timeout=60.0):
@@ -150,7 +162,16 @@ class DescriptorLimit(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         require_root()
-        env.our_binary("postscreen")
+        cls.ours_sanitized = sanitized(env.our_binary("postscreen"))
+
+    def skip_if_sanitized(self):
+        # UBSan's vptr check probes memory through a pipe: with no descriptor
+        # left it reports valid objects as "invalid vptr" (and LSan cannot
+        # read /proc at exit), so a sanitizer build cannot be judged at the
+        # descriptor limit (reproduced outside psmaster: a std::make_shared
+        # call in a UBSan build whose descriptor table is full).
+        if self.ours_sanitized:
+            self.skipTest("sanitizer runtimes misbehave at the descriptor limit (false 'invalid vptr')")
 
     def open_clients(self, address, port, count):
         clients = []
@@ -162,6 +183,7 @@ class DescriptorLimit(unittest.TestCase):
         return clients
 
     def test_ours_waits_at_the_limit_and_keeps_serving(self):
+        self.skip_if_sanitized()
         pf, address, port = limited_postscreen("ours")
         self.enterContext(pf)
         mark = pf.log.mark()
@@ -195,6 +217,30 @@ class DescriptorLimit(unittest.TestCase):
         self.assertEqual({line.pid for line in pf.log.lines("postscreen", since=mark)}, {pid})
         pf.log.assert_absent(r"^(fatal|panic):", "postscreen", since=mark)
         self.assertEqual(pf.log.lines("master", r"^warning: ", since=mark), [])
+
+    def test_ours_hand_off_at_the_limit_fails_as_stock_without_smtpd(self):
+        # The greet wait ends while every descriptor is in use: connecting to
+        # the smtpd pass service fails, and the client meets what stock gives
+        # when that connect fails after the teaser (the X21 engine, as in
+        # test_postscreen_edge_handoff): smtpd's 220, then 421 and close.
+        self.skip_if_sanitized()
+        pf, address, port = limited_postscreen("ours", postscreen_greet_wait="10s")
+        self.enterContext(pf)
+        mark = pf.log.mark()
+        clients = self.open_clients(address, port, LIMIT + EXTRA)
+        pid = postscreen_pid(pf, mark)
+        pf.log.wait_for(r"^error: accept connection: Too many open files$", "postscreen", since=mark, timeout=30)
+        connects = settled_connects(pf, mark)
+        last = clients[connects - 1]  # the last one taken: decided while all descriptors are in use
+        banner = f"{pf.main['myhostname']} ESMTP Postfix"
+        self.assertEqual(last.read_reply(timeout=60).lines, [f"220-{banner}", f"220 {banner}"])
+        pf.log.wait_for(rf"^PASS NEW \[{re.escape(last.source)}\]:{last.source_port}$", "postscreen", since=mark)
+        pf.log.wait_for(r"^warning: cannot connect to service private/smtpd: Too many open files$", "postscreen",
+                        since=mark)
+        self.assertEqual(last.command("EHLO client.example").lines, ["421 4.3.2 No system resources"])
+        self.assertIn(last.wait_closed(30), ("eof", "reset"))
+        self.assertTrue(alive(pid))
+        pf.log.assert_absent(r"^(fatal|panic):", "postscreen", since=mark)
 
     def test_stock_reference_dies_at_the_limit(self):
         pf, address, port = limited_postscreen("stock")
