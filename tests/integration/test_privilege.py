@@ -121,8 +121,9 @@ def survey(kind, chroot, unpriv="-"):
 
 
 # Runs "$@" with /dev replaced by a tmpfs holding the usual device nodes
-# (bind mounts of the real ones) and /dev/log = the socket "$0".
-SYSLOG_NS = ('D=$(mktemp -d) && mount --rbind /dev "$D" && mount -t tmpfs none /dev && '
+# (bind mounts of the real ones, reached through a mount point beside "$0",
+# inside the run directory) and /dev/log = the socket "$0".
+SYSLOG_NS = ('D=$(mktemp -d "$0.dev.XXXXXX") && mount --rbind /dev "$D" && mount -t tmpfs none /dev && '
              'for n in null zero full random urandom; do touch /dev/$n && mount --bind "$D/$n" /dev/$n; done && '
              'touch /dev/log && mount --bind "$0" /dev/log && exec "$@"')
 
