@@ -10,7 +10,8 @@ master. For every running child we read /proc/PID/status and /proc/PID/root:
   left (CapEff, CapPrm, CapAmb all 0: postscreen cannot bind port 25 or open
   a root-only file after start), the root directory is the
   queue_directory when chrooted and "/" otherwise -- and all of it equals
-  what stock's children show;
+  what stock's children show (and master's own ids and group list equal
+  stock master's);
 - with unpriv "n" they stay root, as stock's;
 - the UNIX sockets master made under private/ and public/ and the
   postscreen cache file have stock's modes and owners.
@@ -106,6 +107,7 @@ def survey(kind, chroot, unpriv="-"):
         # The postscreen cache is created at start-up: wait for it too.
         procs.wait_until(lambda: os.path.exists(pf.cache_path), 30, message="no postscreen cache")
         result = {name: proc_facts(pid) for name, pid in kids().items()}
+        result["master"] = proc_facts(pf.proc.pid)
         files = {}
         for rel in FILES:
             st = os.stat(os.path.normpath(os.path.join(pf.queue_dir, rel)))
@@ -195,7 +197,7 @@ class ChildrenDropPrivilegeAsStock(unittest.TestCase):
     def test_same_identity_and_root_as_stock(self):
         for chroot in ("n", "y"):
             ours, stock = self.results[("ours", chroot)], self.results[("stock", chroot)]
-            for daemon in DAEMONS:
+            for daemon in DAEMONS + ("master",):
                 with self.subTest(daemon=daemon, chroot=chroot):
                     mine = dict(ours[daemon], root=ours[daemon]["root"].replace(ours["queue"], "QUEUE"))
                     theirs = dict(stock[daemon], root=stock[daemon]["root"].replace(stock["queue"], "QUEUE"))
