@@ -43,15 +43,16 @@ namespace daemon_detail {
 
 struct Listener {
     Acceptor acceptor;
+    asio::steady_timer retry_timer; // after an accept error, per listener
     bool pass = false;
     bool armed = false;
-    Listener(asio::io_context& io) : acceptor(io) {}
+    Listener(asio::io_context& io) : acceptor(io), retry_timer(io) {}
 };
 
 struct Core : std::enable_shared_from_this<Core> {
     Core(asio::io_context& io_, Config config_, DaemonSpec spec_, DaemonOptions options_)
         : io(io_), config(std::move(config_)), spec(spec_), options(std::move(options_)), idle_timer(io_),
-          retire_timer(io_), retry_timer(io_) {}
+          retire_timer(io_) {}
 
     asio::io_context& io;
     Config config;
@@ -62,9 +63,10 @@ struct Core : std::enable_shared_from_this<Core> {
     std::optional<asio::posix::stream_descriptor> status;
     unsigned generation = 0;
     std::vector<std::unique_ptr<Listener>> listeners;
-    asio::steady_timer idle_timer, retire_timer, retry_timer;
-    long max_idle = 0; // seconds, 0 = never
-    long max_use = 0;  // 0 = unlimited
+    asio::steady_timer idle_timer, retire_timer;
+    std::chrono::steady_clock::time_point last_accept_error{}; // rate limit of the error line
+    long max_idle = 0;                                         // seconds, 0 = never
+    long max_use = 0;                                          // 0 = unlimited
 
     int clients = 0;
     long uses = 0;
@@ -112,7 +114,8 @@ struct Core : std::enable_shared_from_this<Core> {
         boost::system::error_code ignored;
         idle_timer.cancel();
         retire_timer.cancel();
-        retry_timer.cancel();
+        for (auto& l : listeners)
+            l->retry_timer.cancel();
         for (auto& l : listeners)
             l->acceptor.close(ignored);
         if (status) status->close(ignored);
@@ -198,11 +201,16 @@ struct Core : std::enable_shared_from_this<Core> {
         if (stopped || draining) return;
         if (ec) {
             if (ec == asio::error::operation_aborted) return;
-            if (ec != asio::error::would_block && ec != asio::error::try_again)
+            // A persistent error (EMFILE) is retried every 100 ms but logged
+            // at most once per 10 seconds.
+            const auto now = std::chrono::steady_clock::now();
+            if (ec != asio::error::would_block && ec != asio::error::try_again &&
+                now - last_accept_error >= std::chrono::seconds(10)) {
+                last_accept_error = now;
                 msg_error("accept connection: %s", ec.message().c_str());
-            // Don't spin on a persistent error such as EMFILE.
-            retry_timer.expires_after(std::chrono::milliseconds(100));
-            retry_timer.async_wait([self = shared_from_this(), &l](const boost::system::error_code& e) {
+            }
+            l.retry_timer.expires_after(std::chrono::milliseconds(100));
+            l.retry_timer.async_wait([self = shared_from_this(), &l](const boost::system::error_code& e) {
                 if (!e) self->arm(l);
             });
             return;
