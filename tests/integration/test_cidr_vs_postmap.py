@@ -17,6 +17,11 @@ BIN_DIR = os.environ.get("PSM_BIN_DIR", "")
 DICTQ = os.path.join(BIN_DIR, "psm-dictq")
 ENV = dict(os.environ, LANG="C", LC_ALL="C")
 TIMEOUT = 20
+# Stock postmap reads main.cf first; a machine with the postfix package but no
+# configured instance has none in /etc/postfix, so give it an empty one.
+STOCK_CONFIG = tempfile.TemporaryDirectory(prefix="psm-cidr-stock-")
+with open(os.path.join(STOCK_CONFIG.name, "main.cf"), "w", encoding="ascii"):
+    pass
 
 TABLE = """\
 # cidr compatibility table (compared with postmap -q)
@@ -108,7 +113,7 @@ KEYS = [
 
 def stock_query(table, key):
     """Returns (answer, warning lines) of postmap -q KEY TABLE."""
-    proc = subprocess.run([POSTMAP, "-q", key, table], capture_output=True, text=True,
+    proc = subprocess.run([POSTMAP, "-c", STOCK_CONFIG.name, "-q", key, table], capture_output=True, text=True,
                           env=ENV, timeout=TIMEOUT, check=False)
     answer = proc.stdout.rstrip("\n") if proc.returncode == 0 else "(not found)"
     return answer, strip_program(proc.stderr)
@@ -189,7 +194,7 @@ class CidrVersusPostmap(unittest.TestCase):
             "cidr: { {192.0.2.1 a} }",
         ]
         for table in cases:
-            proc = subprocess.run([POSTMAP, "-q", "192.0.2.1", table], capture_output=True,
+            proc = subprocess.run([POSTMAP, "-c", STOCK_CONFIG.name, "-q", "192.0.2.1", table], capture_output=True,
                                   text=True, env=ENV, timeout=TIMEOUT, check=False)
             stock = strip_program(proc.stderr)
             ours, our_errors, status = our_query(table, ["192.0.2.1"])

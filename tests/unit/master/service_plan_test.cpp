@@ -144,8 +144,10 @@ TEST_CASE("reload diff: identity is socket name and type", "[master][plan]") {
 }
 
 TEST_CASE("the bundled configuration (proto/config) makes a plan", "[master][plan]") {
-    std::string here = __FILE__; // tests/unit/master/service_plan_test.cpp
-    const std::string dir = here.substr(0, here.rfind("/tests/unit/")) + "/proto/config";
+    // PSM_TEST_DATA_DIR is <source>/tests/data; __FILE__ may be relative
+    // (ccache's base-directory rewriting), so it cannot locate the tree.
+    const std::string data = PSM_TEST_DATA_DIR;
+    const std::string dir = data.substr(0, data.rfind("/tests/data")) + "/proto/config";
     PlanOptions options;
     options.lookup_owner = false;
     MasterPlan p = load_master_plan(dir, options);
