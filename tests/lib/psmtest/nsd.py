@@ -255,13 +255,23 @@ class DnsServer:
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
         self.control("reload", zone.name)
 
+        # During a reload the old server child lives on for a moment beside
+        # the new one and both read the same socket: one answer with the new
+        # serial does not mean the old data is gone. Wait for several in a row.
+        fresh_in_a_row = [0]
+
         def served():
             try:
                 answer = self.query(zone.name, "SOA", timeout=0.5)
             except dnswire.DnsTimeout:
+                fresh_in_a_row[0] = 0
                 return False
             soas = answer.values("SOA")
-            return bool(soas) and soas[0]["serial"] == zone.serial
+            if bool(soas) and soas[0]["serial"] == zone.serial:
+                fresh_in_a_row[0] += 1
+            else:
+                fresh_in_a_row[0] = 0
+            return fresh_in_a_row[0] >= 8
 
         procs.wait_until(served, timeout, interval=0.05,
                          message=f"NSD did not load serial {zone.serial} of {zone.name}")
