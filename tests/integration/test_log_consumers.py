@@ -169,7 +169,20 @@ class LogConsumers(unittest.TestCase):
             finally:
                 exporter.close()
         self.assertTrue(any("postscreen" in s or "smtpd" in s for s in results["stock"]), results["stock"])
-        self.assertEqual(results["ours"], results["stock"])
+        self.assertEqual(results["ours"], results["stock"], postscreen_difference(self.logs))
+
+
+def postscreen_difference(logs):
+    """The postscreen lines one log has and the other lacks (pids, ports and
+    counts made equal), for the failure message."""
+    def texts(log):
+        lines = [re.sub(r"\d+", "N", line.split(": ", 1)[-1])
+                 for line in log.splitlines() if "postfix/postscreen[" in line]
+        return sorted(lines)
+    stock, ours = texts(logs["stock"]), texts(logs["ours"])
+    only_stock = [line for line in stock if stock.count(line) > ours.count(line)]
+    only_ours = [line for line in ours if ours.count(line) > stock.count(line)]
+    return f"postscreen lines only stock has: {only_stock}; only ours has: {only_ours}"
 
 
 if __name__ == "__main__":
