@@ -4,10 +4,14 @@
 // only 127.0.0.0/8 targets are accepted. Modes:
 //   pregreet  send "EHLO x" at once, read until the server closes
 //   connect   send nothing, read until close (QUIT after a final 220 reply)
-//   smtp      a whole session EHLO [MAIL RCPT [DATA]] QUIT
+//   smtp      a whole session EHLO [MAIL RCPT [DATA]] QUIT; each session
+//             ends in one outcome (passed, 4xx, 5xx, dropped, unexpected),
+//             and --retry-4xx N reconnects from the same source after a 4xx
+//   slow      like smtp, but every command is sent one byte per --interval
 //   idle      open --count connections, hold them --duration seconds, and
 //             meanwhile run legit smtp sessions against --legit-target
 //   --serve   a trivial accept-write-close server (the machine's ceiling)
+//   connect --silent  never sends QUIT: waits until the server closes
 // Every loop is bounded by --count and --duration; each session by --timeout.
 // Results are printed as one "RESULT key=value ..." line.
 #include <arpa/inet.h>
@@ -27,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -154,7 +159,7 @@ SourcePool parse_sources(const std::string& text) {
     return SourcePool(first, count);
 }
 
-enum class Mode { Pregreet, Connect, Smtp, Idle };
+enum class Mode { Pregreet, Connect, Smtp, Idle, Slow };
 enum class Role { Main, Idle, Legit };
 
 struct Options {
@@ -173,6 +178,10 @@ struct Options {
     long legit_count = 1'000'000;
     std::string legit_until = "ehlo";
     double open_timeout = 60;
+    double interval = 0.2;    // slow: seconds between two bytes
+    int retry_4xx = 0;        // smtp/slow: reconnects after a 4xx
+    double retry_delay = 1.0; // seconds before such a reconnect
+    bool silent = false;      // connect: no QUIT after a 220
 };
 
 // Latency samples (milliseconds) of finished sessions.
@@ -186,6 +195,36 @@ struct Stats {
     std::vector<double> latency_ms;
     Clock::time_point first_start{};
     Clock::time_point last_done{};
+    // smtp/slow: exactly one outcome per session, keyed "CODE@STEP" or
+    // "KIND@STEP" (the step whose reply was awaited).
+    long clients = 0; // first attempts
+    long passed = 0;  // the reply before QUIT's was the expected 2xx
+    std::map<std::string, long> temp, perm, dropped, unexpected;
+    long retried = 0;
+    long gave_up = 0; // a 4xx and no retry left
+
+    static long total(const std::map<std::string, long>& m) {
+        long n = 0;
+        for (auto& [k, v] : m)
+            n += v;
+        return n;
+    }
+    static std::string kinds(const std::map<std::string, long>& m) {
+        std::string out;
+        for (auto& [k, n] : m)
+            out += (out.empty() ? "" : ",") + k + ":" + std::to_string(n);
+        return out.empty() ? "none" : out;
+    }
+    std::string outcomes(long retry_pending) const {
+        char buf[256];
+        std::snprintf(buf, sizeof buf,
+                      "started=%ld clients=%ld passed=%ld temp=%ld perm=%ld dropped=%ld unexpected=%ld "
+                      "retried=%ld gave_up=%ld retry_pending=%ld",
+                      started, clients, passed, total(temp), total(perm), total(dropped), total(unexpected), retried,
+                      gave_up, retry_pending);
+        return std::string(buf) + " temp_codes=" + kinds(temp) + " perm_codes=" + kinds(perm) +
+               " dropped_kinds=" + kinds(dropped) + " unexpected_codes=" + kinds(unexpected);
+    }
 
     void error(const std::string& kind) {
         ++errors;
@@ -226,19 +265,20 @@ struct Stats {
 struct Step {
     std::string send;
     char expect;
+    std::string name; // for outcome keys
 };
 
 std::vector<Step> smtp_script(const std::string& until) {
-    std::vector<Step> s{{"", '2'}, {"EHLO loadgen.psm.test\r\n", '2'}};
+    std::vector<Step> s{{"", '2', "greet"}, {"EHLO loadgen.psm.test\r\n", '2', "ehlo"}};
     if (until == "rcpt" || until == "data") {
-        s.push_back({"MAIL FROM:<bench@loadgen.psm.test>\r\n", '2'});
-        s.push_back({"RCPT TO:<user@psm.test>\r\n", '2'});
+        s.push_back({"MAIL FROM:<bench@loadgen.psm.test>\r\n", '2', "mail"});
+        s.push_back({"RCPT TO:<user@psm.test>\r\n", '2', "rcpt"});
     }
     if (until == "data") {
-        s.push_back({"DATA\r\n", '3'});
-        s.push_back({"Subject: psm-loadgen\r\n\r\nbenchmark message\r\n.\r\n", '2'});
+        s.push_back({"DATA\r\n", '3', "data"});
+        s.push_back({"Subject: psm-loadgen\r\n\r\nbenchmark message\r\n.\r\n", '2', "message"});
     }
-    s.push_back({"QUIT\r\n", '2'});
+    s.push_back({"QUIT\r\n", '2', "quit"});
     return s;
 }
 
@@ -253,6 +293,20 @@ struct Conn {
     std::string in;
     std::string out;
     std::size_t step = 0; // smtp: the step whose reply is awaited
+    std::uint32_t src = 0;
+    int attempt = 0;        // 0: first connection of this client
+    bool settled = false;   // smtp/slow: the outcome is counted
+    bool quitting = false;  // smtp/slow: QUIT sent after a 4xx/5xx
+    std::string error_kind; // the error to count when a quitting session ends
+    std::string drip;       // slow: bytes still to send, one per interval
+    Clock::time_point next_byte;
+};
+
+// A client that got a 4xx and reconnects from the same source.
+struct Retry {
+    Clock::time_point at;
+    std::uint32_t src;
+    int attempt;
 };
 
 class Generator {
@@ -282,7 +336,45 @@ private:
     // -- sessions -----------------------------------------------------------
     Stats& stats_for(Role r) { return r == Role::Legit ? legit_ : main_; }
 
-    bool open_conn(Role role) {
+    bool outcome_mode(const Conn& c) const {
+        return c.role == Role::Legit || opt_.mode == Mode::Smtp || opt_.mode == Mode::Slow;
+    }
+    const std::vector<Step>& script_for(const Conn& c) const { return c.role == Role::Legit ? legit_script_ : script_; }
+    std::string step_name(const Conn& c) const {
+        const auto& script = script_for(c);
+        return script[std::min(c.step, script.size() - 1)].name;
+    }
+
+    // The session's one outcome from a reply of an unexpected class.
+    void settle_code(Conn& c, int code) {
+        if (c.settled) return;
+        c.settled = true;
+        Stats& st = stats_for(c.role);
+        std::string key = std::to_string(code) + "@" + step_name(c);
+        if (code >= 400 && code < 500) {
+            ++st.temp[key];
+            if (c.role == Role::Main && c.attempt < opt_.retry_4xx) {
+                auto delay =
+                    std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt_.retry_delay));
+                retries_.push_back({Clock::now() + delay, c.src, c.attempt + 1});
+                ++st.retried;
+            } else {
+                ++st.gave_up;
+            }
+        } else if (code >= 500 && code < 600) {
+            ++st.perm[key];
+        } else {
+            ++st.unexpected[key];
+        }
+    }
+
+    void settle_dropped(Conn& c, const std::string& kind) {
+        if (c.settled || !outcome_mode(c)) return;
+        c.settled = true;
+        ++stats_for(c.role).dropped[kind + "@" + step_name(c)];
+    }
+
+    bool open_conn(Role role, std::optional<std::uint32_t> from = {}, int attempt = 0) {
         const Endpoint& target = role == Role::Legit ? *opt_.legit_target : *opt_.target;
         SourcePool& pool = role == Role::Legit ? legit_sources_ : sources_;
         Stats& st = stats_for(role);
@@ -293,23 +385,30 @@ private:
             c->start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt_.timeout));
         if (st.started == 0) st.first_start = c->start;
         ++st.started;
+        if (attempt == 0) ++st.clients;
+        c->attempt = attempt;
+        c->src = from ? *from : pool.next();
         c->fd = Fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (c->fd.get() < 0 || (role == Role::Idle && c->fd.get() >= fd_reserve_)) {
             st.error(c->fd.get() >= 0 || errno == EMFILE || errno == ENFILE ? "fd_limit" : "socket");
+            settle_dropped(*c, "local_fd_limit");
             return false;
         }
         int one = 1;
         setsockopt(c->fd.get(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
         setsockopt(c->fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        Endpoint src{pool.next(), 0};
+        Endpoint src{c->src, 0};
         sockaddr_in ssa = src.sockaddr();
         if (bind(c->fd.get(), reinterpret_cast<sockaddr*>(&ssa), sizeof ssa) < 0) {
             st.error("bind");
+            settle_dropped(*c, "local_bind");
             return false;
         }
         sockaddr_in tsa = target.sockaddr();
         if (connect(c->fd.get(), reinterpret_cast<sockaddr*>(&tsa), sizeof tsa) < 0 && errno != EINPROGRESS) {
-            st.error(errno == EADDRNOTAVAIL ? "no_port" : std::string("connect_") + strerrorname_np(errno));
+            std::string kind = errno == EADDRNOTAVAIL ? "no_port" : std::string("connect_") + strerrorname_np(errno);
+            st.error(kind);
+            settle_dropped(*c, "local_" + kind);
             return false;
         }
         if (role == Role::Main && opt_.mode == Mode::Pregreet) c->out = "EHLO pregreet.psm.test\r\n";
@@ -324,8 +423,10 @@ private:
         return true;
     }
 
-    void finish(Conn& c, bool ok, const std::string& error_kind) {
+    void finish(Conn& c, bool ok, std::string error_kind) {
         Stats& st = stats_for(c.role);
+        if (!c.error_kind.empty()) error_kind = c.error_kind;
+        settle_dropped(c, error_kind.empty() ? "closed" : error_kind);
         auto now = Clock::now();
         if (c.role == Role::Idle) {
             if (c.held)
@@ -399,19 +500,34 @@ private:
             c.in.clear();
             return true;
         }
-        const auto& script = c.role == Role::Legit ? legit_script_ : script_;
-        bool is_smtp = c.role == Role::Legit || opt_.mode == Mode::Smtp;
+        const auto& script = script_for(c);
+        bool is_smtp = outcome_mode(c);
         for (int code; (code = take_reply(c)) != 0;) {
             if (!is_smtp) {
                 c.got_final = true;
                 ++st.final_codes[code];
-                if (code == 220) c.out += "QUIT\r\n";
+                if (code == 220 && !opt_.silent) c.out += "QUIT\r\n";
                 continue;
+            }
+            if (c.quitting) { // the reply to our QUIT after a 4xx/5xx
+                finish(c, false, "");
+                return false;
             }
             if (code < 0 || std::to_string(code)[0] != script[c.step].expect) {
                 ++st.final_codes[code];
-                finish(c, false, "reply_" + std::to_string(code) + "_at_step_" + std::to_string(c.step));
-                return false;
+                settle_code(c, code);
+                c.error_kind = "reply_" + std::to_string(code) + "_at_step_" + std::to_string(c.step);
+                if (code == 421 || script[c.step].name == "quit") {
+                    finish(c, false, "");
+                    return false;
+                }
+                // Leave politely, as a real client would; the outcome is counted.
+                c.quitting = true;
+                c.drip.clear();
+                c.out += "QUIT\r\n";
+                auto limit = Clock::now() + std::chrono::seconds(10);
+                c.deadline = std::min(c.deadline, limit);
+                break;
             }
             ++c.step;
             if (c.step == script.size()) {
@@ -419,7 +535,16 @@ private:
                 finish(c, true, "");
                 return false;
             }
-            c.out += script[c.step].send;
+            if (script[c.step].name == "quit" && !c.settled) {
+                c.settled = true;
+                ++st.passed;
+            }
+            if (opt_.mode == Mode::Slow && c.role == Role::Main && script[c.step].name != "quit") {
+                c.drip = script[c.step].send;
+                c.next_byte = Clock::now();
+            } else {
+                c.out += script[c.step].send;
+            }
         }
         if (c.in.size() > kMaxReply) {
             finish(c, false, "reply_too_long");
@@ -486,9 +611,23 @@ private:
         for (int i = 0; i < n; ++i)
             on_event(evs[i].data.fd, evs[i].events);
         auto now = Clock::now();
+        if (opt_.mode == Mode::Slow) drip(now);
         if (now - last_sweep_ > std::chrono::milliseconds(100)) {
             expire(now);
             last_sweep_ = now;
+        }
+    }
+
+    // slow: the next byte of each dribbling session whose interval is over.
+    void drip(Clock::time_point now) {
+        auto step = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt_.interval));
+        for (auto& p : conns_) {
+            if (!p || !p->connected || p->drip.empty() || now < p->next_byte) continue;
+            Conn& c = *p;
+            c.out.push_back(c.drip.front());
+            c.drip.erase(0, 1);
+            c.next_byte = now + step;
+            flush(c); // may finish (and free) c
         }
     }
 
@@ -499,14 +638,27 @@ private:
         auto t0 = Clock::now();
         while (true) {
             bool time_left = seconds_since(t0) < opt_.duration;
-            while (time_left && main_.started < opt_.count && active(Role::Main) < opt_.concurrency)
-                open_conn(Role::Main);
+            while (time_left && main_.started < opt_.count && active(Role::Main) < opt_.concurrency) {
+                if (!retries_.empty() && retries_.front().at <= Clock::now()) {
+                    Retry r = retries_.front();
+                    retries_.pop_front();
+                    open_conn(Role::Main, r.src, r.attempt);
+                } else {
+                    open_conn(Role::Main);
+                }
+            }
             if (active(Role::Main) == 0 && (!time_left || main_.started >= opt_.count)) break;
             // In-flight sessions get their own --timeout after the duration.
             if (seconds_since(t0) > opt_.duration + opt_.timeout + 1) break;
             poll_once(20);
         }
-        std::printf("RESULT mode=%s elapsed=%.2f %s\n", mode_name(), seconds_since(t0), main_.summary("").c_str());
+        // Whatever is still in flight ends here, counted as such.
+        for (auto& p : conns_)
+            if (p) finish(*p, false, "unfinished");
+        std::string out = main_.summary("");
+        if (opt_.mode == Mode::Smtp || opt_.mode == Mode::Slow)
+            out += " " + main_.outcomes(static_cast<long>(retries_.size()));
+        std::printf("RESULT mode=%s elapsed=%.2f %s\n", mode_name(), seconds_since(t0), out.c_str());
         return 0;
     }
 
@@ -568,6 +720,8 @@ private:
             return "smtp";
         case Mode::Idle:
             return "idle";
+        case Mode::Slow:
+            return "slow";
         }
         return "?";
     }
@@ -579,6 +733,7 @@ private:
     std::vector<Step> script_;
     std::vector<Step> legit_script_;
     std::vector<std::unique_ptr<Conn>> conns_;
+    std::deque<Retry> retries_;
     int active_[3] = {0, 0, 0};
     long held_ = 0;
     int fd_reserve_ = 1 << 30; // idle connections stop below this fd
@@ -627,8 +782,9 @@ int serve(const Options& opt) {
 }
 
 [[noreturn]] void usage() {
-    std::fputs("usage: psm-loadgen --mode pregreet|connect|smtp|idle --target ADDR:PORT --sources FIRST[+COUNT]\n"
+    std::fputs("usage: psm-loadgen --mode pregreet|connect|smtp|slow|idle --target ADDR:PORT --sources FIRST[+COUNT]\n"
                "         [--count N] [--duration S] [--concurrency C] [--timeout S] [--until ehlo|rcpt|data]\n"
+               "         smtp, slow: [--retry-4xx N] [--retry-delay S]; slow: [--interval S]; connect: [--silent]\n"
                "         idle: [--legit-target ADDR:PORT --legit-sources FIRST[+COUNT] --legit-concurrency C\n"
                "                --legit-until ehlo|rcpt|data --legit-count N] [--open-timeout S]\n"
                "       psm-loadgen --serve ADDR:PORT [--duration S] [--count N]\n"
@@ -662,6 +818,8 @@ Options parse(int argc, char** argv) {
                 o.mode = Mode::Smtp;
             else if (m == "idle")
                 o.mode = Mode::Idle;
+            else if (m == "slow")
+                o.mode = Mode::Slow;
             else
                 die("unknown mode " + m);
         } else if (a == "--target")
@@ -692,6 +850,14 @@ Options parse(int argc, char** argv) {
             o.legit_count = static_cast<long>(number());
         else if (a == "--open-timeout")
             o.open_timeout = number();
+        else if (a == "--interval")
+            o.interval = number();
+        else if (a == "--retry-4xx")
+            o.retry_4xx = static_cast<int>(number());
+        else if (a == "--retry-delay")
+            o.retry_delay = number();
+        else if (a == "--silent")
+            o.silent = true;
         else
             usage();
     }
@@ -705,6 +871,9 @@ Options parse(int argc, char** argv) {
     o.concurrency = std::clamp(o.concurrency, 1, kMaxConcurrency);
     o.legit_concurrency = std::clamp(o.legit_concurrency, 1, 1000);
     o.legit_count = std::clamp(o.legit_count, 1L, kMaxCount);
+    o.interval = std::clamp(o.interval, 0.001, 60.0);
+    o.retry_4xx = std::clamp(o.retry_4xx, 0, 10);
+    o.retry_delay = std::clamp(o.retry_delay, 0.0, 600.0);
     if (!o.serve) {
         if (!o.target || o.sources.empty()) usage();
         if (o.legit_target && o.legit_sources.empty()) die("--legit-target needs --legit-sources");
