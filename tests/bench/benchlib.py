@@ -1,0 +1,143 @@
+"""Helpers shared by the benchmark drivers tests/bench/run and tests/bench/soak:
+running psm-loadgen and parsing its RESULT line, /proc memory figures, and
+stopping a private instance whose postscreen outlives its master."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+
+def log(text):
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def two_cpus():
+    return shutil.which("taskset") is not None and len(os.sched_getaffinity(0)) >= 2
+
+
+def ep_str(ep):
+    return f"{ep[0]}:{ep[1]}"
+
+
+class Loadgen:
+    def __init__(self, binary, pin):
+        self.binary = binary
+        self.pin = pin
+
+    def argv(self, args, cpu):
+        return (["taskset", "-c", str(cpu)] if self.pin else []) + [self.binary, *map(str, args)]
+
+    def run(self, args, timeout):
+        argv = self.argv(args, 0)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        if p.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)}: exit {p.returncode}: {p.stderr.strip()}")
+        return parse_result(p.stdout)
+
+
+def parse_result(text):
+    """psm-loadgen's RESULT line as a dict (numbers as floats)."""
+    for line in text.splitlines():
+        if line.startswith("RESULT "):
+            out = {}
+            for field in line.split()[1:]:
+                key, _, value = field.partition("=")
+                try:
+                    out[key] = float(value)
+                except ValueError:
+                    out[key] = value
+            return out
+    raise RuntimeError(f"no RESULT line in {text!r}")
+
+
+def rss_kib(pid):
+    """VmRSS of pid in KiB, None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def pss_kib(pids):
+    """Sum of the processes' proportional set sizes in KiB (shared pages
+    split between the sharers, so a forked copy is not counted twice)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def group_pids(pgid):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.getpgid(int(entry)) == pgid:
+                    pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def instance_pids(directory):
+    """Every process whose working directory is inside `directory` (a
+    private instance's: master chdirs to its queue directory)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{entry}/cwd")
+        except OSError:
+            continue
+        if cwd == directory or cwd.startswith(directory + "/"):
+            found.append(int(entry))
+    return found
+
+
+def listener_pids(directory, endpoint):
+    """The processes of the instance in `directory` serving the master.cf
+    service ADDR:PORT (`-n ADDR:PORT` on the command line), forked ones too."""
+    name = ep_str(endpoint).encode()
+    out = []
+    for pid in instance_pids(directory):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if name in argv:
+            out.append(pid)
+    return out
+
+
+def stop_instance(pf, grace=3.0):
+    """Stop a StockPostfix, then kill what of it is still running after
+    `grace` seconds: our postscreen leaves master's process group (setsid,
+    as stock) and a drained one finishes in a forked child. Returns the
+    pids that had to be killed."""
+    pf.stop()
+    deadline = time.monotonic() + grace
+    left = instance_pids(pf.dir)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = instance_pids(pf.dir)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return left
