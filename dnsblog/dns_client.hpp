@@ -37,6 +37,7 @@ struct DnsClientStats {
     std::uint64_t received = 0; // UDP datagrams received
     std::uint64_t ignored = 0;  // datagrams that answered nothing of ours (spoofed, late, garbage)
     std::uint64_t timeouts = 0; // per-server waits that expired
+    std::uint64_t unreachable = 0; // per-server waits ended by an ICMP "unreachable" report
     std::uint64_t tcp = 0;      // TCP retries after truncation
     std::uint64_t sockets = 0;  // UDP sockets opened
 };

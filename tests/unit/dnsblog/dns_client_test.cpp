@@ -42,7 +42,8 @@ DnsClient::Callback capture(Outcome& o) {
 TEST_CASE("dns client: an answer comes back") {
     boost::asio::io_context io;
     FakeDns dns(io);
-    dns.on_query([](const DnsQuery& q) { return std::vector<DnsResponse>{{psm::test::answer_a(q, {"127.0.0.2"}, 77)}}; });
+    dns.on_query(
+        [](const DnsQuery& q) { return std::vector<DnsResponse>{{psm::test::answer_a(q, {"127.0.0.2"}, 77)}}; });
     DnsClient client(io, config_for({dns.endpoint()}));
     Outcome o;
     client.query("2.0.0.127.bl.test", kTypeA, capture(o));
@@ -67,7 +68,7 @@ TEST_CASE("dns client: spoofed, mismatched and garbage datagrams are ignored") {
         DnsQuery renamed;
         auto wire = build_query(q.id, "9.9.9.9.bl.test", kTypeA);
         FakeDns::parse(wire.data(), wire.size(), renamed);
-        out.push_back({psm::test::answer_a(renamed, {"127.0.0.88"})}); // right id, other question
+        out.push_back({psm::test::answer_a(renamed, {"127.0.0.88"})});                  // right id, other question
         out.push_back({std::vector<std::uint8_t>(q.wire.begin(), q.wire.begin() + 2)}); // a stub with the id
         out.push_back({std::vector<std::uint8_t>(100, 0xab)});
         out.push_back({psm::test::answer_a(q, {"127.0.0.2"}), 50ms}); // the real one, later
@@ -89,7 +90,8 @@ TEST_CASE("dns client: retries per attempts, then a timeout") {
     Outcome o;
     auto start = std::chrono::steady_clock::now();
     client.query("2.0.0.127.bl.test", kTypeA, capture(o));
-    REQUIRE(psm::test::run_until(io, [&] { return o.done; }, 10s));
+    REQUIRE(psm::test::run_until(
+        io, [&] { return o.done; }, 10s));
     auto took = std::chrono::steady_clock::now() - start;
     CHECK(o.result.status == DnsResult::Status::timeout);
     CHECK(dns.queries() == 2); // attempts:2, one server
@@ -103,9 +105,8 @@ TEST_CASE("dns client: retries per attempts, then a timeout") {
 TEST_CASE("dns client: SERVFAIL moves on to the next server - all SERVFAIL is reported") {
     boost::asio::io_context io;
     FakeDns bad(io), good(io);
-    bad.on_query([](const DnsQuery& q) {
-        return std::vector<DnsResponse>{{psm::test::answer_rcode(q, kRcodeServFail)}};
-    });
+    bad.on_query(
+        [](const DnsQuery& q) { return std::vector<DnsResponse>{{psm::test::answer_rcode(q, kRcodeServFail)}}; });
     good.on_query([](const DnsQuery& q) { return std::vector<DnsResponse>{{psm::test::answer_a(q, {"127.0.0.2"})}}; });
     {
         DnsClient client(io, config_for({bad.endpoint(), good.endpoint()}, 5, 2));
@@ -130,6 +131,51 @@ TEST_CASE("dns client: SERVFAIL moves on to the next server - all SERVFAIL is re
     }
 }
 
+namespace {
+// A loopback UDP port with nothing bound to it (bound, noted, closed).
+boost::asio::ip::udp::endpoint closed_udp_port() {
+    boost::asio::io_context io;
+    boost::asio::ip::udp::socket s(io, boost::asio::ip::udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+    return s.local_endpoint();
+}
+} // namespace
+
+TEST_CASE("dns client: a server port nobody listens on fails at once, as the resolver's connected socket sees it") {
+    boost::asio::io_context io;
+    FakeDns good(io);
+    good.on_query([](const DnsQuery& q) { return std::vector<DnsResponse>{{psm::test::answer_a(q, {"127.0.0.2"})}}; });
+    const auto nobody = closed_udp_port();
+    {
+        // The ICMP port unreachable moves the query on to the next server
+        // without waiting for the 5 s timeout.
+        DnsClient client(io, config_for({nobody, good.endpoint()}, 5, 2));
+        Outcome o;
+        auto start = std::chrono::steady_clock::now();
+        client.query("2.0.0.127.bl.test", kTypeA, capture(o));
+        REQUIRE(psm::test::run_until(
+            io, [&] { return o.done; }, 10s));
+        CHECK(std::chrono::steady_clock::now() - start < 2s);
+        CHECK(o.result.status == DnsResult::Status::answer);
+        CHECK(o.result.answer.a.size() == 1);
+        CHECK(client.stats().unreachable == 1);
+        CHECK(client.stats().timeouts == 0);
+    }
+    {
+        // Only that server: every attempt is refused, and the lookup fails
+        // as a timeout does (the resolver's "try again"), long before one.
+        DnsClient client(io, config_for({nobody}, 5, 3));
+        Outcome o;
+        auto start = std::chrono::steady_clock::now();
+        client.query("3.0.0.127.bl.test", kTypeA, capture(o));
+        REQUIRE(psm::test::run_until(
+            io, [&] { return o.done; }, 20s));
+        CHECK(std::chrono::steady_clock::now() - start < 2s);
+        CHECK(o.result.status == DnsResult::Status::timeout);
+        CHECK(client.stats().unreachable == 3);
+        CHECK(client.in_flight() == 0);
+    }
+}
+
 TEST_CASE("dns client: a late answer from an earlier server still counts - NXDOMAIN ends the query") {
     boost::asio::io_context io;
     FakeDns slow(io), silent(io);
@@ -139,7 +185,8 @@ TEST_CASE("dns client: a late answer from an earlier server still counts - NXDOM
     DnsClient client(io, config_for({slow.endpoint(), silent.endpoint()}, 1, 1));
     Outcome o;
     client.query("2.0.0.127.bl.test", kTypeA, capture(o));
-    REQUIRE(psm::test::run_until(io, [&] { return o.done; }, 10s));
+    REQUIRE(psm::test::run_until(
+        io, [&] { return o.done; }, 10s));
     CHECK(o.result.status == DnsResult::Status::answer);
     CHECK(o.result.answer.rcode == kRcodeNxDomain);
     CHECK(silent.queries() == 1);
@@ -164,7 +211,8 @@ TEST_CASE("dns client: truncated answers are asked again over TCP") {
 TEST_CASE("dns client: random ids, several source ports, sockets replaced after use") {
     boost::asio::io_context io;
     FakeDns dns(io);
-    dns.on_query([](const DnsQuery& q) { return std::vector<DnsResponse>{{psm::test::answer_rcode(q, kRcodeNxDomain)}}; });
+    dns.on_query(
+        [](const DnsQuery& q) { return std::vector<DnsResponse>{{psm::test::answer_rcode(q, kRcodeNxDomain)}}; });
     DnsClient::Options options;
     options.sockets = 4;
     options.uses_per_socket = 10;
