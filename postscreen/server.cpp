@@ -8,8 +8,10 @@
 
 #include <boost/asio/post.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -44,6 +46,23 @@ Server::Server(DaemonHost& host)
     dnsbl_ = std::make_unique<DnsblClient>(host.io(), timers_, settings_);
     for (const char* name : kTableParameters)
         table_watch_.add_value(host.config().get_str(name));
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        descriptor_limit_ = static_cast<long>(rl.rlim_cur);
+        descriptor_headroom_ = std::max(32L, descriptor_limit_ / 64);
+    }
+}
+
+bool Server::descriptors_low(int client_fd) {
+    if (descriptor_limit_ <= 0 || client_fd < descriptor_limit_ - descriptor_headroom_) return false;
+    auto now = std::chrono::steady_clock::now();
+    if (last_descriptor_warning_ == std::chrono::steady_clock::time_point{} ||
+        now - last_descriptor_warning_ >= std::chrono::minutes(1)) {
+        last_descriptor_warning_ = now;
+        msg_warn("open file limit %ld nearly reached: refusing new clients while fewer than %ld descriptors are free",
+                 descriptor_limit_, descriptor_headroom_);
+    }
+    return true;
 }
 
 Server::~Server() {

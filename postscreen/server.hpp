@@ -86,6 +86,13 @@ public:
     // connection; a bad value is fatal).
     bool use_haproxy();
 
+    // True when a client's socket took one of the last descriptors below the
+    // open-file limit (the kernel hands out the lowest free number, so every
+    // one below it is in use). Such a client is refused, so that the
+    // sessions already held keep descriptors for the hand-off, dnsblog, the
+    // cache and the logs. Logs a warning at most once a minute.
+    bool descriptors_low(int client_fd);
+
 private:
     void check_tables();
 
@@ -107,6 +114,9 @@ private:
     bool proxy_checked_ = false;
     bool draining_ = false;
     std::chrono::steady_clock::time_point last_table_check_{};
+    long descriptor_limit_ = 0;    // RLIMIT_NOFILE at start (0: unknown)
+    long descriptor_headroom_ = 0; // descriptors kept free for the sessions held
+    std::chrono::steady_clock::time_point last_descriptor_warning_{};
 
     struct Owned;
     std::unique_ptr<Owned> owned_;

@@ -84,6 +84,12 @@ void Session::connected(Endpoint endpoint) {
         msg_info("NOQUEUE: reject: CONNECT from %s: all server ports busy", addr_port().c_str());
         return drop("421 4.3.2 All server ports are busy");
     }
+    // Descriptor headroom (psmaster; stock dies at the limit): refused as
+    // stock refuses at the pre-queue limit.
+    if (server_.descriptors_low(socket_.native_handle())) {
+        msg_info("reject: connect from %s: all screening ports busy", addr_port().c_str());
+        return drop("421 4.3.2 All screening ports are busy");
+    }
     // [E] permanent access list
     if (s.access_list) {
         switch (s.access_list->evaluate(endpoint_.client_addr)) {

@@ -16,20 +16,19 @@ again` and the client is decided without waiting for a DNS timeout.
 File-descriptor limit: postscreen runs under a wrapper that sets
 RLIMIT_NOFILE soft = hard = 256 (postscreen raises the soft limit to the
 hard one, so the hard one has to be low too) and more clients connect than
-it has descriptors. Ours: the clients it took keep their sessions (one of
-them pregreets and gets the 521 of postscreen_greet_action = drop at once),
-the rest wait in the listen queue (no teaser, not closed), the failure is
-logged (`error: accept connection: Too many open files`), the process stays
-the same, and once clients leave the waiting ones are served; a client
-whose greet wait ends while no descriptor is free cannot be handed to
-smtpd and gets stock's answer to a failed hand-off (220, then `421 4.3.2 No
-system resources`). Stock 3.7 is
-not the model here: its postscreen dies at the limit (`fatal: fcntl
-F_DUPFD: Too many open files`, master restarts it) and drops every client
-it held; the stock test pins that reference behaviour down.
-Sanitizer builds of ours are not run at the limit (skipped): UBSan's vptr
-check needs a free descriptor and reports false "invalid vptr" errors
-without one.
+it has descriptors. Ours keeps the last 32 descriptors (1/64 of the limit,
+at least 32) for the sessions it holds: a client whose connection takes one
+of them is refused as at the pre-queue limit (`421 4.3.2 All screening
+ports are busy`, `reject: connect from ...: all screening ports busy`, one
+warning), the clients it took keep their sessions (one of them pregreets
+and gets the 521 of postscreen_greet_action = drop at once), the process
+stays the same and serves new clients once others leave; with every client
+slot taken, an allowlisted client still reaches smtpd (the hand-off has its
+descriptors). The descriptor table never fills, so this runs under the
+sanitizers too. Stock 3.7 is not the model here: its postscreen dies at the
+limit (`fatal: fcntl F_DUPFD: Too many open files`, master restarts it) and
+drops every client it held; the stock test pins that reference behaviour
+down.
 """
 
 import os
@@ -39,7 +38,7 @@ import unittest
 
 from master_fixture import alive
 from postscreen_life_common import BANNER, LifeCase, LifePair
-from psmtest import (DnsServer, SmtpClient, StockPostfix, Zone, client_address, env, procs,
+from psmtest import (DnsServer, SmtpClient, SmtpTimeout, StockPostfix, Zone, client_address, env, procs,
                      require_root)
 
 CONNECT = "CONNECT from [CLIENT]:PORT to [SERVER]:PORT"
@@ -96,6 +95,7 @@ os.execv({binary!r}, sys.argv)
 '''
 
 LIMIT = 256
+HEADROOM = 32  # descriptors ours keeps free: max(32, LIMIT / 64)
 EXTRA = 40  # clients beyond the limit
 PARAMS = {
     "postscreen_greet_wait": "60s",        # nobody is decided by the clock during the test
@@ -105,8 +105,11 @@ PARAMS = {
 }
 
 
-def limited_postscreen(kind, **params):
-    pf = StockPostfix(services=[])
+def limited_postscreen(kind, services=(), **params):
+    """A private instance whose postscreen (`kind`: ours or stock) runs with
+    LIMIT descriptors; `services=None` keeps StockPostfix's usual services
+    (what smtpd needs to talk to a client)."""
+    pf = StockPostfix(services=None if services is None else list(services))
     address, port = pf.add_postscreen(dnsblog=False, tlsproxy=False)
     pf.set(**dict(PARAMS, **params))
     binary = env.our_binary("postscreen") if kind == "ours" else os.path.join(env.STOCK_DAEMON_DIR, "postscreen")
@@ -121,12 +124,6 @@ def limited_postscreen(kind, **params):
 def postscreen_pid(pf, since):
     line = pf.log.wait_for(r"^CONNECT from ", "postscreen", since=since, timeout=30)
     return line.pid
-
-
-def sanitized(binary):
-    """True for an ASan/UBSan build of `binary`."""
-    with open(binary, "rb") as f:
-        return b"__ubsan_handle" in f.read()
 
 
 def settled_connects(pf, since, quiet=1.0, timeout=60.0):
@@ -159,54 +156,51 @@ class DescriptorLimit(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         require_root()
-        cls.ours_sanitized = sanitized(env.our_binary("postscreen"))
 
-    def skip_if_sanitized(self):
-        # UBSan's vptr check probes memory through a pipe: with no descriptor
-        # left it reports valid objects as "invalid vptr" (and LSan cannot
-        # read /proc at exit), so a sanitizer build cannot be judged at the
-        # descriptor limit (reproduced outside psmaster: a std::make_shared
-        # call in a UBSan build whose descriptor table is full).
-        if self.ours_sanitized:
-            self.skipTest("sanitizer runtimes misbehave at the descriptor limit (false 'invalid vptr')")
-
-    def open_clients(self, address, port, count):
+    def open_clients(self, address, port, count, source=None):
         clients = []
         for _ in range(count):
-            c = SmtpClient(address, port, timeout=30)
+            c = SmtpClient(address, port, source=source, timeout=30)
             c.connect()
             self.addCleanup(c.close)
             clients.append(c)
         return clients
 
-    def test_ours_waits_at_the_limit_and_keeps_serving(self):
-        self.skip_if_sanitized()
-        pf, address, port = limited_postscreen("ours")
-        self.enterContext(pf)
+    def fill(self, pf, address, port):
+        """Connects LIMIT + EXTRA clients; returns (served, refused, pid):
+        those given the teaser and held, those refused and closed."""
         mark = pf.log.mark()
         clients = self.open_clients(address, port, LIMIT + EXTRA)
         pid = postscreen_pid(pf, mark)
-        pf.log.wait_for(r"^error: accept connection: Too many open files$", "postscreen", since=mark, timeout=30)
+        pf.log.wait_for(rf"^warning: open file limit {LIMIT} nearly reached: refusing new clients while fewer "
+                        rf"than {HEADROOM} descriptors are free$", "postscreen", since=mark, timeout=30)
         connects = settled_connects(pf, mark)
+        self.assertEqual(connects, len(clients))  # each one logged, the refused ones too
         got = teaser_or_nothing(clients)
         teaser = f"220-{pf.main['myhostname']} ESMTP Postfix\r\n".encode()
         served = [c for c, g in zip(clients, got) if g == (teaser, False)]
-        waiting = [c for c, g in zip(clients, got) if g == (b"", False)]
-        self.assertEqual(len(served) + len(waiting), len(clients), set(got))
-        # Every descriptor it has serves a client (minus a few of its own);
-        # the rest wait, neither refused nor closed.
-        self.assertGreater(len(served), LIMIT - 40, set(got))
-        self.assertGreaterEqual(len(waiting), EXTRA)
-        self.assertEqual(len(served), connects)
+        refused = [c for c, g in zip(clients, got) if g == (b"421 4.3.2 All screening ports are busy\r\n", True)]
+        self.assertEqual(len(served) + len(refused), len(clients), set(got))
+        # Every descriptor but the headroom and a few of its own serves a
+        # client; the rest are refused, each with stock's pre-queue line.
+        self.assertGreater(len(served), LIMIT - HEADROOM - 30, set(got))
+        self.assertGreaterEqual(len(refused), EXTRA)
+        rejects = pf.log.lines("postscreen", r"^reject: connect from \[[\d.]+\]:\d+: all screening ports busy$",
+                               since=mark)
+        self.assertEqual(len(rejects), len(refused))
+        pf.log.assert_absent(r"^error: accept connection", "postscreen", since=mark)
+        return served, refused, pid, mark
 
+    def test_ours_refuses_at_the_limit_and_keeps_serving(self):
+        pf, address, port = limited_postscreen("ours")
+        self.enterContext(pf)
+        served, refused, pid, mark = self.fill(pf, address, port)
+        teaser = f"220-{pf.main['myhostname']} ESMTP Postfix\r\n".encode()
         # A connected client is unaffected: its session goes on.
         pregreet_dropped(self, served[0])
-        # Clients leave; the waiting ones are taken, by the same process.
+        # Clients leave; new ones are served, by the same process.
         for c in served[1:]:
             c.close()
-        late = waiting[-1]
-        self.assertEqual(late.read_line(30)[0], teaser)
-        pregreet_dropped(self, late)
         fresh = self.open_clients(address, port, 1)[0]
         self.assertEqual(fresh.read_line(30)[0], teaser)
         pregreet_dropped(self, fresh)
@@ -215,27 +209,32 @@ class DescriptorLimit(unittest.TestCase):
         pf.log.assert_absent(r"^(fatal|panic):", "postscreen", since=mark)
         self.assertEqual(pf.log.lines("master", r"^warning: ", since=mark), [])
 
-    def test_ours_hand_off_at_the_limit_fails_as_stock_without_smtpd(self):
-        # The greet wait ends while every descriptor is in use: connecting to
-        # the smtpd pass service fails, and the client meets what stock gives
-        # when that connect fails after the teaser (the X21 engine, as in
-        # test_postscreen_edge_handoff): smtpd's 220, then 421 and close.
-        self.skip_if_sanitized()
-        pf, address, port = limited_postscreen("ours", postscreen_greet_wait="10s")
+    def test_ours_hands_off_with_every_client_slot_taken(self):
+        # Every client slot is taken; one client leaves and an allowlisted
+        # one takes its slot: its hand-off to smtpd needs a descriptor more,
+        # which the headroom has.
+        friend = client_address()
+        pf, address, port = limited_postscreen("ours", services=None)
+        pf.set(postscreen_access_list=pf.write_map("friends", f"{friend}/32 permit\n", type="cidr"))
         self.enterContext(pf)
-        mark = pf.log.mark()
-        clients = self.open_clients(address, port, LIMIT + EXTRA)
-        pid = postscreen_pid(pf, mark)
-        pf.log.wait_for(r"^error: accept connection: Too many open files$", "postscreen", since=mark, timeout=30)
-        connects = settled_connects(pf, mark)
-        last = clients[connects - 1]  # the last one taken: decided while all descriptors are in use
+        served, refused, pid, mark = self.fill(pf, address, port)
+        served[0].close()
+        pf.log.wait_for(r"^HANGUP after ", "postscreen", since=mark, timeout=30)
+        ours = self.open_clients(address, port, 1, source=friend)[0]
         banner = f"{pf.main['myhostname']} ESMTP Postfix"
-        self.assertEqual(last.read_reply(timeout=60).lines, [f"220-{banner}", f"220 {banner}"])
-        pf.log.wait_for(rf"^PASS NEW \[{re.escape(last.source)}\]:{last.source_port}$", "postscreen", since=mark)
-        pf.log.wait_for(r"^warning: cannot connect to service private/smtpd: Too many open files$", "postscreen",
-                        since=mark)
-        self.assertEqual(last.command("EHLO client.example").lines, ["421 4.3.2 No system resources"])
-        self.assertIn(last.wait_closed(30), ("eof", "reset"))
+        try:
+            reply = ours.read_reply(timeout=30).lines
+        except SmtpTimeout:
+            log = [line.raw for line in pf.log.lines(since=mark)
+                   if not re.search(r"CONNECT from|reject: connect from", line.raw)]
+            self.fail("no reply for the allowlisted client; log:\n" + "\n".join(log[-30:]))
+        self.assertEqual(reply, [f"220 {banner}"])
+        self.assertEqual(ours.command("EHLO client.example").lines[0], f"250-{pf.main['myhostname']}")
+        self.assertEqual(ours.command("QUIT").lines[0][:3], "221")
+        pf.log.wait_for(rf"^ALLOWLISTED \[{re.escape(friend)}\]:\d+$", "postscreen", since=mark)
+        pf.log.assert_absent(r"^warning: cannot connect to service", "postscreen", since=mark)
+        # The clients held meanwhile are still there.
+        pregreet_dropped(self, served[1])
         self.assertTrue(alive(pid))
         pf.log.assert_absent(r"^(fatal|panic):", "postscreen", since=mark)
 
