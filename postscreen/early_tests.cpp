@@ -138,6 +138,25 @@ void Session::on_early_timer(void* self) {
     auto keep = s.shared_from_this();
     if (s.phase_ == Phase::grace) return s.end_early();
     if (s.phase_ != Phase::early) return;
+    // Input waiting now came before the greet wait ended (the final 220 is
+    // not sent yet, so none of it was the client's turn): a pregreet, also
+    // when the event loop, late under load, gets to this timer before the
+    // read event.
+    if (s.state_[Test::pregreet].todo && !s.state_[Test::pregreet].done) {
+        char byte;
+        ssize_t n;
+        do
+            n = ::recv(s.socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+            if (s.watching_) {
+                boost::system::error_code ignored;
+                s.socket_.cancel(ignored);
+            }
+            s.on_pregreet_readable();
+            if (s.phase_ != Phase::early) return; // dropped, hung up or over
+        }
+    }
     // The greet wait is over. A DNSBL reply due by now may still be on its
     // way from dnsblog: give it a moment rather than lose the score.
     if (s.dnsbl_ && !s.dnsbl_->retrieved && s.server_.dnsbl().pending(s.dnsbl_->waiter)) {

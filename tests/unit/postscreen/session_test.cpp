@@ -7,6 +7,8 @@
 
 #include "psm/util/log.hpp"
 
+#include <thread>
+
 using psm::test::ServerFixture;
 using psm::test::TestClient;
 using namespace std::chrono_literals;
@@ -48,6 +50,22 @@ TEST_CASE("session: a clean client gets the teaser, PASS NEW after the greet wai
                                "CONNECT from " + c.addr_port() + " to [127.0.0.1]:" + std::to_string(f.listen_port()),
                                "PASS NEW " + c.addr_port(),
                            });
+}
+
+TEST_CASE("session: input that came while the loop was late for the greet wait's end is a pregreet") {
+    // The event loop does not run while the client talks and the greet wait
+    // (1 s) passes: the timer and the read event are then due together, and
+    // whichever runs first, the early input is a pregreet (the final 220
+    // was never sent, so it was not the client's turn).
+    ServerFixture f({{"postscreen_greet_action", "drop"}});
+    TestClient c = f.connect("127.0.0.31");
+    f.read_until(c, "\r\n"); // the teaser: the greet wait runs
+    c.send("EHLO early\r\n");
+    std::this_thread::sleep_for(1300ms);
+    CHECK(f.read_until(c, "Protocol error\r\n") == "220-" + kBanner + "\r\n521 5.5.1 Protocol error\r\n");
+    CHECK(f.wait_closed(c));
+    CHECK(f.lines_matching("^PREGREET 12 after 1(\\.\\d+)? from \\[127\\.0\\.0\\.31\\]:\\d+: EHLO early\\\\r\\\\n$").size() == 1);
+    CHECK(f.lines_matching("^PASS").empty());
 }
 
 TEST_CASE("session: pregreet with each action") {
