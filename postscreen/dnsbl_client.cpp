@@ -18,6 +18,8 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <deque>
+#include <utility>
 
 namespace psm::postscreen {
 
@@ -35,11 +37,24 @@ struct DnsblClient::Entry {
     // The request's deadline is postscreen_dnsbl_timeout: dnsblog's partial
     // reply then stands for stock's "no reply within the timeout".
     bool timeout_deadline = false;
+    // Every session left before the request was written (a zombie dropped
+    // at once): it is not sent at all.
+    bool abandoned = false;
     std::chrono::steady_clock::time_point sent;
 };
 
+namespace {
+
+// Bytes handed to one write: requests that wait beyond it stay separate, so
+// that the ones whose sessions have all left meanwhile can be dropped, and
+// no buffer grows with a backlog.
+constexpr std::size_t kWriteChunk = 64 * 1024;
+
+} // namespace
+
 // One persistent connection to dnsblog: requests are written in order as
-// they come, replies are read continuously and dispatched by label.
+// they come (the ones nobody waits for any more are skipped), replies are
+// read continuously and dispatched by label.
 class DnsblClient::Connection : public std::enable_shared_from_this<DnsblClient::Connection> {
 public:
     Connection(DnsblClient& owner) : owner_(owner), socket_(owner.io_) {}
@@ -70,8 +85,8 @@ public:
 
     bool broken() const { return broken_; }
 
-    void send(const AttrList& request) {
-        attr_encode(queued_, request);
+    void send(const std::shared_ptr<Entry>& entry, std::string request) {
+        unsent_.emplace_back(entry, std::move(request));
         if (!writing_) write();
     }
 
@@ -83,9 +98,20 @@ public:
 
 private:
     void write() {
+        in_flight_.clear();
+        while (!unsent_.empty() && in_flight_.size() < kWriteChunk) {
+            auto [weak, bytes] = std::move(unsent_.front());
+            unsent_.pop_front();
+            std::shared_ptr<Entry> entry = weak.lock();
+            if (!entry || entry->done) continue;
+            if (entry->abandoned) {
+                owner_.forget(entry);
+                continue;
+            }
+            in_flight_ += bytes;
+        }
+        if (in_flight_.empty()) return;
         writing_ = true;
-        in_flight_.swap(queued_);
-        queued_.clear();
         asio::async_write(socket_, asio::buffer(in_flight_),
                           [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                               self->writing_ = false;
@@ -96,7 +122,7 @@ private:
                                            self->owner_.settings_.dnsblog_service.c_str(), ec.message().c_str());
                                   return self->lost();
                               }
-                              if (!self->queued_.empty()) self->write();
+                              if (!self->unsent_.empty()) self->write();
                           });
     }
 
@@ -170,7 +196,8 @@ private:
 
     DnsblClient& owner_;
     asio::local::stream_protocol::socket socket_;
-    std::string queued_, in_flight_;
+    std::deque<std::pair<std::weak_ptr<Entry>, std::string>> unsent_;
+    std::string in_flight_;
     bool writing_ = false;
     bool broken_ = false;
     AttrDecoder decoder_;
@@ -246,7 +273,17 @@ void DnsblClient::drop_if_unused(Entry& entry) {
     // Forgotten once nobody waits; a reply still on its way is recognised by
     // its label and ignored, and its timeout is still reported.
     auto it = by_address_.find(entry.address);
-    if (it != by_address_.end() && it->second.get() == &entry) by_address_.erase(it);
+    if (it != by_address_.end() && it->second.get() == &entry) {
+        entry.abandoned = true; // before the erase, which may destroy it
+        by_address_.erase(it);
+    }
+}
+
+void DnsblClient::forget(const std::shared_ptr<Entry>& entry) {
+    Result none;
+    none.ttl = static_cast<int>(settings_.dnsbl_min_ttl);
+    complete_entry(entry, none); // nobody waits: no notification
+    ++requests_skipped_;
 }
 
 void DnsblClient::start_request(const std::shared_ptr<Entry>& entry, std::chrono::milliseconds deadline) {
@@ -278,7 +315,7 @@ void DnsblClient::start_request(const std::shared_ptr<Entry>& entry, std::chrono
     entry->label = request.label;
     by_label_[entry->label] = entry;
     timers_.arm(entry->timeout, std::chrono::seconds(settings_.dnsbl_timeout), &DnsblClient::on_timeout, entry.get());
-    conn_->send(dnsblog::encode_request(request));
+    conn_->send(entry, attr_encode(dnsblog::encode_request(request)));
     ++requests_sent_;
 }
 

@@ -87,6 +87,8 @@ public:
     // Statistics for tests.
     std::size_t lookups() const { return by_address_.size(); }
     unsigned long requests_sent() const { return requests_sent_; }
+    // Requests dropped unwritten because every session had left.
+    unsigned long requests_skipped() const { return requests_skipped_; }
 
 private:
     class Connection;
@@ -99,6 +101,7 @@ private:
     void complete_entry(const std::shared_ptr<Entry>& entry, Result result);
     void notify_later(const std::shared_ptr<Entry>& entry);
     void drop_if_unused(Entry& entry);
+    void forget(const std::shared_ptr<Entry>& entry);
     static void on_timeout(void* context);
 
     boost::asio::io_context& io_;
@@ -109,6 +112,7 @@ private:
     std::shared_ptr<Connection> conn_;
     unsigned long next_label_ = 0;
     unsigned long requests_sent_ = 0;
+    unsigned long requests_skipped_ = 0;
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 

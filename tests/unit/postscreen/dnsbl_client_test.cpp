@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 using namespace psm::postscreen;
 using namespace std::chrono_literals;
@@ -242,4 +244,56 @@ TEST_CASE("dnsbl client: pipelined requests answered out of order") {
     CHECK(calls_b == 1);
     CHECK(f.client->retrieve(a).score == -1);
     CHECK(f.client->retrieve(b).score == 1);
+}
+
+TEST_CASE("dnsbl client: a backlog to dnsblog does not grow with sessions that have left") {
+    // dnsblog reads nothing for a while: the socket fills and requests wait
+    // in postscreen. The sessions behind most of them leave (zombies dropped
+    // at once); those requests are never written, and the lookups of the
+    // sessions still there are.
+    Fixture f;
+    f.settings.dnsbl_timeout = 60; // no lookup times out while the test reads
+    constexpr int kClients = 20000; // ~3 MB of requests, far beyond a socket buffer
+    std::vector<std::unique_ptr<DnsblClient::Waiter>> waiters;
+    int calls = 0;
+    for (int i = 0; i < kClients; ++i) {
+        waiters.push_back(std::make_unique<DnsblClient::Waiter>());
+        std::string addr = "10." + std::to_string(i / 65536) + "." + std::to_string(i / 256 % 256) + "." +
+                           std::to_string(i % 256);
+        f.client->join(*waiters.back(), addr, 900ms, &count, &calls);
+    }
+    f.run(20ms);
+    // Everyone but the last 10 leaves before dnsblog starts reading.
+    for (int i = 0; i < kClients - 10; ++i)
+        f.client->leave(*waiters[static_cast<std::size_t>(i)]);
+    std::vector<std::string> seen;
+    REQUIRE(f.fake.next_request(f.io)); // accepts the connection; the first request
+    seen.push_back("first");
+    // Then everything else, as fast as it comes, until 300 ms of silence.
+    auto quiet_since = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - quiet_since < 300ms) {
+        f.run(1ms);
+        char buf[65536];
+        ssize_t n = ::recv(f.fake.conn, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n <= 0) continue;
+        quiet_since = std::chrono::steady_clock::now();
+        std::string_view in(buf, static_cast<std::size_t>(n));
+        while (!in.empty()) {
+            in.remove_prefix(f.fake.decoder.feed(in));
+            REQUIRE(f.fake.decoder.status() != psm::AttrDecoder::Status::error);
+            if (f.fake.decoder.status() == psm::AttrDecoder::Status::complete)
+                seen.push_back(dnsblog::decode_request(f.fake.decoder.take())->client_address);
+        }
+    }
+    CHECK(f.client->requests_skipped() > 0);
+    CHECK(seen.size() + f.client->requests_skipped() == kClients);
+    CHECK(seen.size() < kClients / 2);
+    // The 10 still waiting were all sent, last of all.
+    REQUIRE(seen.size() >= 10);
+    for (int i = 0; i < 10; ++i) {
+        int n = kClients - 10 + i;
+        std::string addr = "10." + std::to_string(n / 65536) + "." + std::to_string(n / 256 % 256) + "." +
+                           std::to_string(n % 256);
+        CHECK(seen[seen.size() - 10 + static_cast<std::size_t>(i)] == addr);
+    }
 }
