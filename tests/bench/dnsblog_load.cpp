@@ -18,6 +18,8 @@
 // the request; nothing ever connects to it), so no cache can answer. Loops
 // are bounded by --count and --duration, each lookup by --timeout. Results
 // go to stdout as one "RESULT key=value ..." line.
+#include "bench_support.hpp"
+
 #include "psm/global/attr.hpp"
 #include "psm/global/dnsblog_protocol.hpp"
 
@@ -56,11 +58,6 @@ constexpr double kMaxDuration = 3600;
 constexpr int kMaxConcurrency = 20'000;
 constexpr auto kSkipPause = std::chrono::milliseconds(10);
 
-[[noreturn]] void die(const std::string& text) {
-    std::fprintf(stderr, "psm-dnsblog-load: %s\n", text.c_str());
-    std::exit(2);
-}
-
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 int ms_until(Clock::time_point when, Clock::time_point now) {
@@ -68,42 +65,12 @@ int ms_until(Clock::time_point when, Clock::time_point now) {
     return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(when - now).count());
 }
 
-// A file descriptor that closes itself.
-class Fd {
-public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    Fd& operator=(Fd&& other) noexcept {
-        if (this != &other) {
-            reset();
-            fd_ = std::exchange(other.fd_, -1);
-        }
-        return *this;
-    }
-    ~Fd() { reset(); }
-    void reset() {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-    int get() const { return fd_; }
-    explicit operator bool() const { return fd_ >= 0; }
+using bench::die;
+using bench::Fd;
 
-private:
-    int fd_ = -1;
-};
-
-sockaddr_in parse_loopback_endpoint(const std::string& text) {
-    auto colon = text.rfind(':');
-    if (colon == std::string::npos) die("expected ADDR:PORT, got " + text);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    if (inet_pton(AF_INET, text.substr(0, colon).c_str(), &sa.sin_addr) != 1) die("bad address in " + text);
-    if ((ntohl(sa.sin_addr.s_addr) >> 24) != 127) die("only 127.0.0.0/8 endpoints are allowed: " + text);
-    long port = std::strtol(text.c_str() + colon + 1, nullptr, 10);
-    if (port <= 0 || port > 65535) die("bad port in " + text);
-    sa.sin_port = htons(static_cast<std::uint16_t>(port));
-    return sa;
+// ADDR:PORT inside 127.0.0.0/8 as a sockaddr.
+sockaddr_in loopback_sockaddr(const std::string& text, const char* what) {
+    return bench::parse_endpoint(text, what).sockaddr();
 }
 
 // The i-th client address: 127.x.y.z with x in 1..254 and z in 1..254, so
@@ -522,8 +489,8 @@ volatile sig_atomic_t g_stop = 0;
 extern "C" void on_stop(int) { g_stop = 1; }
 
 void run_delay_proxy(const Options& o) {
-    auto listen_sa = parse_loopback_endpoint(o.proxy_listen);
-    auto upstream_sa = parse_loopback_endpoint(o.upstream);
+    auto listen_sa = loopback_sockaddr(o.proxy_listen, "--delay-proxy");
+    auto upstream_sa = loopback_sockaddr(o.upstream, "--upstream");
     auto udp = [] {
         Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (!fd) die(std::string("socket: ") + std::strerror(errno));
@@ -671,6 +638,7 @@ Options parse(int argc, char** argv) {
 } // namespace psm
 
 int main(int argc, char** argv) {
+    psm::bench::program_name = "psm-dnsblog-load";
     auto opt = psm::parse(argc, argv);
     ::signal(SIGPIPE, SIG_IGN);
     rlimit rl{};

@@ -14,6 +14,8 @@
 //   connect --silent  never sends QUIT: waits until the server closes
 // Every loop is bounded by --count and --duration; each session by --timeout.
 // Results are printed as one "RESULT key=value ..." line.
+#include "bench_support.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -54,74 +56,11 @@ double seconds_since(Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-[[noreturn]] void die(const std::string& text) {
-    std::fprintf(stderr, "psm-loadgen: %s\n", text.c_str());
-    std::exit(2);
-}
-
-// An owned file descriptor.
-class Fd {
-public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(Fd&& o) noexcept : fd_(o.release()) {}
-    Fd& operator=(Fd&& o) noexcept {
-        if (this != &o) {
-            reset();
-            fd_ = o.release();
-        }
-        return *this;
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-    int get() const { return fd_; }
-    int release() {
-        int fd = fd_;
-        fd_ = -1;
-        return fd;
-    }
-    void reset() {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-
-private:
-    int fd_ = -1;
-};
-
-// An IPv4 endpoint inside 127.0.0.0/8.
-struct Endpoint {
-    std::uint32_t addr = 0; // host order
-    std::uint16_t port = 0;
-
-    sockaddr_in sockaddr() const {
-        sockaddr_in sa{};
-        sa.sin_family = AF_INET;
-        sa.sin_addr.s_addr = htonl(addr);
-        sa.sin_port = htons(port);
-        return sa;
-    }
-};
-
-std::uint32_t parse_loopback(const std::string& text, const char* what) {
-    in_addr a{};
-    if (inet_pton(AF_INET, text.c_str(), &a) != 1) die(std::string("bad ") + what + " address: " + text);
-    std::uint32_t h = ntohl(a.s_addr);
-    if ((h >> 24) != 127) die(std::string("refusing ") + what + " address outside 127.0.0.0/8: " + text);
-    return h;
-}
-
-Endpoint parse_endpoint(const std::string& text, const char* what) {
-    auto colon = text.rfind(':');
-    if (colon == std::string::npos) die(std::string("bad ") + what + " (want ADDR:PORT): " + text);
-    Endpoint e;
-    e.addr = parse_loopback(text.substr(0, colon), what);
-    long port = std::strtol(text.c_str() + colon + 1, nullptr, 10);
-    if (port < 1 || port > 65535) die(std::string("bad ") + what + " port: " + text);
-    e.port = static_cast<std::uint16_t>(port);
-    return e;
-}
+using bench::die;
+using bench::Endpoint;
+using bench::Fd;
+using bench::parse_endpoint;
+using bench::parse_loopback;
 
 // Source addresses FIRST, FIRST+1, ... (skipping .0 and .255), COUNT of them,
 // handed out round-robin.
@@ -893,6 +832,7 @@ void raise_fd_limit() {
 } // namespace psm
 
 int main(int argc, char** argv) {
+    psm::bench::program_name = "psm-loadgen";
     signal(SIGPIPE, SIG_IGN);
     psm::raise_fd_limit();
     psm::Options opt = psm::parse(argc, argv);

@@ -1,0 +1,90 @@
+// Pieces shared by the benchmark tools (psm-loadgen, psm-dnsblog-load): the
+// error exit, an owned file descriptor and loopback-only endpoint parsing
+// (the tools refuse any target outside 127.0.0.0/8).
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace psm::bench {
+
+// The tool's name in error messages; main() sets it.
+inline const char* program_name = "psm-bench";
+
+[[noreturn]] inline void die(const std::string& text) {
+    std::fprintf(stderr, "%s: %s\n", program_name, text.c_str());
+    std::exit(2);
+}
+
+// An owned file descriptor.
+class Fd {
+public:
+    Fd() = default;
+    explicit Fd(int fd) : fd_(fd) {}
+    Fd(Fd&& o) noexcept : fd_(o.release()) {}
+    Fd& operator=(Fd&& o) noexcept {
+        if (this != &o) {
+            reset();
+            fd_ = o.release();
+        }
+        return *this;
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() { reset(); }
+    int get() const { return fd_; }
+    explicit operator bool() const { return fd_ >= 0; }
+    int release() {
+        int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
+    void reset() {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+// An IPv4 endpoint inside 127.0.0.0/8.
+struct Endpoint {
+    std::uint32_t addr = 0; // host order
+    std::uint16_t port = 0;
+
+    sockaddr_in sockaddr() const {
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(addr);
+        sa.sin_port = htons(port);
+        return sa;
+    }
+};
+
+inline std::uint32_t parse_loopback(const std::string& text, const char* what) {
+    in_addr a{};
+    if (inet_pton(AF_INET, text.c_str(), &a) != 1) die(std::string("bad ") + what + " address: " + text);
+    std::uint32_t h = ntohl(a.s_addr);
+    if ((h >> 24) != 127) die(std::string("refusing ") + what + " address outside 127.0.0.0/8: " + text);
+    return h;
+}
+
+inline Endpoint parse_endpoint(const std::string& text, const char* what) {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) die(std::string("bad ") + what + " (want ADDR:PORT): " + text);
+    Endpoint e;
+    e.addr = parse_loopback(text.substr(0, colon), what);
+    long port = std::strtol(text.c_str() + colon + 1, nullptr, 10);
+    if (port < 1 || port > 65535) die(std::string("bad ") + what + " port: " + text);
+    e.port = static_cast<std::uint16_t>(port);
+    return e;
+}
+
+} // namespace psm::bench
