@@ -30,8 +30,8 @@ std::string endpoint_attrs(const TestClient& c, const std::string& server_addr, 
 
 TEST_CASE("session: a clean client gets the teaser, PASS NEW after the greet wait, and is handed off") {
     ServerFixture f;
+    const auto start = std::chrono::steady_clock::now(); // before the server can start its greet wait
     TestClient c = f.connect("127.0.0.31");
-    const auto start = std::chrono::steady_clock::now();
     CHECK(f.read_until(c, "\r\n", 200ms) == "220-" + kBanner + "\r\n");
     auto passed = f.take_handoff(3000ms);
     REQUIRE(passed);
@@ -58,13 +58,13 @@ TEST_CASE("session: input that came while the loop was late for the greet wait's
     // whichever runs first, the early input is a pregreet (the final 220
     // was never sent, so it was not the client's turn).
     ServerFixture f({{"postscreen_greet_action", "drop"}});
-    TestClient c = f.connect("127.0.0.31");
+    TestClient c = f.connect("127.0.0.39");
     f.read_until(c, "\r\n"); // the teaser: the greet wait runs
     c.send("EHLO early\r\n");
     std::this_thread::sleep_for(1300ms);
     CHECK(f.read_until(c, "Protocol error\r\n") == "220-" + kBanner + "\r\n521 5.5.1 Protocol error\r\n");
     CHECK(f.wait_closed(c));
-    CHECK(f.lines_matching("^PREGREET 12 after 1(\\.\\d+)? from \\[127\\.0\\.0\\.31\\]:\\d+: EHLO early\\\\r\\\\n$").size() == 1);
+    CHECK(f.lines_matching("^PREGREET 12 after 1(\\.\\d+)? from \\[127\\.0\\.0\\.39\\]:\\d+: EHLO early\\\\r\\\\n$").size() == 1);
     CHECK(f.lines_matching("^PASS").empty());
 }
 
