@@ -104,8 +104,11 @@ def survey(kind, chroot, unpriv="-"):
             return True
 
         procs.wait_until(settled, 30, message=f"{kind}: a child's ids did not settle\n{pf.describe()}")
-        # The postscreen cache is created at start-up: wait for it too.
+        # The postscreen cache is created at start-up: wait for it too. The
+        # file appears while postscreen is still inside its mail_owner
+        # switch (opening the database), so the ids are checked again after.
         procs.wait_until(lambda: os.path.exists(pf.cache_path), 30, message="no postscreen cache")
+        procs.wait_until(settled, 30, message=f"{kind}: a child's ids did not settle\n{pf.describe()}")
         result = {name: proc_facts(pid) for name, pid in kids().items()}
         result["master"] = proc_facts(pf.proc.pid)
         files = {}
