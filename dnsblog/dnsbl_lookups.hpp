@@ -7,10 +7,10 @@
 
 #include "dns_client.hpp"
 #include "list_health.hpp"
-#include "rate_limit.hpp"
 #include "result_cache.hpp"
 
 #include "psm/util/inet_addr.hpp"
+#include "psm/util/rate_limit.hpp"
 
 #include <utility>
 

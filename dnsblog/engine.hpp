@@ -8,12 +8,12 @@
 #include "dns_client.hpp"
 #include "dnsbl_lookups.hpp"
 #include "list_health.hpp"
-#include "rate_limit.hpp"
 #include "settings.hpp"
 #include "timer_heap.hpp"
 
 #include "psm/global/attr.hpp"
 #include "psm/global/dnsbl_site.hpp"
+#include "psm/util/rate_limit.hpp"
 
 #include <utility>
 

@@ -9,7 +9,8 @@
 #pragma once
 
 #include "dns_client.hpp"
-#include "rate_limit.hpp"
+
+#include "psm/util/rate_limit.hpp"
 
 #include <utility>
 

@@ -55,13 +55,9 @@ Server::Server(DaemonHost& host)
 
 bool Server::descriptors_low(int client_fd) {
     if (descriptor_limit_ <= 0 || client_fd < descriptor_limit_ - descriptor_headroom_) return false;
-    auto now = std::chrono::steady_clock::now();
-    if (last_descriptor_warning_ == std::chrono::steady_clock::time_point{} ||
-        now - last_descriptor_warning_ >= std::chrono::minutes(1)) {
-        last_descriptor_warning_ = now;
+    if (descriptor_warning_.allow())
         msg_warn("open file limit %ld nearly reached: refusing new clients while fewer than %ld descriptors are free",
                  descriptor_limit_, descriptor_headroom_);
-    }
     return true;
 }
 

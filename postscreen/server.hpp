@@ -19,6 +19,7 @@
 #include "watchdog.hpp"
 
 #include "psm/global/daemon.hpp"
+#include "psm/util/rate_limit.hpp"
 
 #include <boost/intrusive/list.hpp>
 
@@ -116,7 +117,7 @@ private:
     std::chrono::steady_clock::time_point last_table_check_{};
     long descriptor_limit_ = 0;    // RLIMIT_NOFILE at start (0: unknown)
     long descriptor_headroom_ = 0; // descriptors kept free for the sessions held
-    std::chrono::steady_clock::time_point last_descriptor_warning_{};
+    psm::RateLimit descriptor_warning_{std::chrono::minutes(1)};
 
     struct Owned;
     std::unique_ptr<Owned> owned_;

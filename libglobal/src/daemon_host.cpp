@@ -5,6 +5,7 @@
 #include "psm/global/daemon.hpp"
 #include "psm/util/fd_passing.hpp"
 #include "psm/util/log.hpp"
+#include "psm/util/rate_limit.hpp"
 #include "psm/util/text.hpp"
 
 #include <boost/asio/basic_socket_acceptor.hpp>
@@ -64,7 +65,7 @@ struct Core : std::enable_shared_from_this<Core> {
     unsigned generation = 0;
     std::vector<std::unique_ptr<Listener>> listeners;
     asio::steady_timer idle_timer, retire_timer;
-    std::chrono::steady_clock::time_point last_accept_error{}; // rate limit of the error line
+    RateLimit accept_error_log{std::chrono::seconds(10)}; // rate limit of the error line
     long max_idle = 0;                                         // seconds, 0 = never
     long max_use = 0;                                          // 0 = unlimited
 
@@ -203,12 +204,8 @@ struct Core : std::enable_shared_from_this<Core> {
             if (ec == asio::error::operation_aborted) return;
             // A persistent error (EMFILE) is retried every 100 ms but logged
             // at most once per 10 seconds.
-            const auto now = std::chrono::steady_clock::now();
-            if (ec != asio::error::would_block && ec != asio::error::try_again &&
-                now - last_accept_error >= std::chrono::seconds(10)) {
-                last_accept_error = now;
+            if (ec != asio::error::would_block && ec != asio::error::try_again && accept_error_log.allow())
                 msg_error("accept connection: %s", ec.message().c_str());
-            }
             l.retry_timer.expires_after(std::chrono::milliseconds(100));
             l.retry_timer.async_wait([self = shared_from_this(), &l](const boost::system::error_code& e) {
                 if (!e) self->arm(l);

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace psm::dnsblog {
+namespace psm {
 
 class RateLimit {
 public:
@@ -36,4 +36,4 @@ private:
     std::uint64_t suppressed_ = 0;
 };
 
-} // namespace psm::dnsblog
+} // namespace psm
