@@ -25,6 +25,21 @@ std::array<char, kPregreetPeek>& peek_buffer() {
     return buffer;
 }
 
+// What the client has sent so far, left in the socket: the number of bytes
+// copied into peek_buffer(), 0 at the end of input, or -1 with errno.
+ssize_t peek_input(int fd) {
+    auto& buf = peek_buffer();
+    ssize_t n;
+    do
+        n = ::recv(fd, buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    return n;
+}
+
+bool nothing_yet(ssize_t peeked) {
+    return peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 // How long a session whose greet wait is over waits for a DNSBL reply that
 // dnsblog is about to send (it answers by the deadline it was given, which
 // is the end of that greet wait): the local round trip, generously.
@@ -66,14 +81,13 @@ void Session::watch_pregreet() {
 }
 
 void Session::on_pregreet_readable() {
-    auto& buf = peek_buffer();
-    ssize_t n;
-    do
-        n = ::recv(socket_.native_handle(), buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
-    while (n < 0 && errno == EINTR);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return watch_pregreet();
-    if (n <= 0) return hangup();
+    on_pregreet_input(peek_input(socket_.native_handle()));
+}
 
+void Session::on_pregreet_input(ssize_t n) {
+    if (nothing_yet(n)) return watch_pregreet();
+    if (n <= 0) return hangup();
+    const auto& buf = peek_buffer();
     std::string escaped = c_escape(std::string_view(buf.data(), static_cast<std::size_t>(n)));
     if (escaped.size() > 100) escaped.resize(100);
     msg_info("PREGREET %d after %s from [%s]:%s: %s", static_cast<int>(n), after().c_str(),
@@ -143,17 +157,12 @@ void Session::on_early_timer(void* self) {
     // when the event loop, late under load, gets to this timer before the
     // read event.
     if (s.state_[Test::pregreet].todo && !s.state_[Test::pregreet].done) {
-        char byte;
-        ssize_t n;
-        do
-            n = ::recv(s.socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        while (n < 0 && errno == EINTR);
-        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+        if (ssize_t n = peek_input(s.socket_.native_handle()); !nothing_yet(n)) {
             if (s.watching_) {
                 boost::system::error_code ignored;
                 s.socket_.cancel(ignored);
             }
-            s.on_pregreet_readable();
+            s.on_pregreet_input(n);
             if (s.phase_ != Phase::early) return; // dropped, hung up or over
         }
     }

@@ -27,6 +27,8 @@
 
 #include "psm/global/daemon.hpp"
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -75,6 +77,7 @@ private:
     void start_early();
     void watch_pregreet();
     void on_pregreet_readable();
+    void on_pregreet_input(ssize_t peeked); // peek_input()'s result
     static void on_early_timer(void* self);
     static void on_dnsbl_ready(void* self);
     void retrieve_dnsbl();

@@ -167,8 +167,9 @@ class DescriptorLimit(unittest.TestCase):
         return clients
 
     def fill(self, pf, address, port):
-        """Connects LIMIT + EXTRA clients; returns (served, refused, pid):
-        those given the teaser and held, those refused and closed."""
+        """Connects LIMIT + EXTRA clients; returns (served, refused, pid,
+        mark): those given the teaser and held, those refused and closed,
+        postscreen's pid and the log mark taken before the first one."""
         mark = pf.log.mark()
         clients = self.open_clients(address, port, LIMIT + EXTRA)
         pid = postscreen_pid(pf, mark)
