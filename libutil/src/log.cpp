@@ -2,6 +2,7 @@
 // writes one line per call to syslog or to maillog_file (one write(2) per
 // line with O_APPEND, so concurrent daemons never interleave partial lines).
 #include "psm/util/log.hpp"
+#include "psm/util/process_id.hpp"
 
 #include <fcntl.h>
 #include <syslog.h>
@@ -138,7 +139,7 @@ private:
             line += ' ';
             line += tag_;
             line += '[';
-            line += std::to_string(::getpid());
+            line += std::to_string(process_id());
             line += "]: ";
             line += text;
             line += '\n';
