@@ -5,6 +5,7 @@
 #include "psm/global/daemon.hpp"
 #include "psm/util/fd_passing.hpp"
 #include "psm/util/log.hpp"
+#include "psm/util/process_id.hpp"
 #include "psm/util/rate_limit.hpp"
 #include "psm/util/text.hpp"
 
@@ -17,7 +18,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <optional>
 
 namespace psm {
 
@@ -37,6 +40,7 @@ asio::generic::stream_protocol protocol_of(int fd) {
 }
 
 constexpr auto kPassTimeout = std::chrono::seconds(100);
+constexpr auto kEventReportInterval = std::chrono::seconds(1); // see report_event_connection()
 
 } // namespace
 
@@ -71,6 +75,7 @@ struct Core : std::enable_shared_from_this<Core> {
 
     int clients = 0;
     long uses = 0;
+    std::optional<std::chrono::steady_clock::time_point> last_report; // see report_event_connection()
     bool started = false;
     bool draining = false;
     bool stopped = false;
@@ -84,7 +89,7 @@ struct Core : std::enable_shared_from_this<Core> {
     // does, instead of mistaking EAGAIN for "master gone".
     bool notify(MasterStatus s) {
         if (!status) return true;
-        auto msg = master_status_message(::getpid(), generation, s);
+        auto msg = master_status_message(process_id(), generation, s);
         const int fd = status->native_handle();
         for (;;) {
             ssize_t n = ::write(fd, msg.data(), msg.size());
@@ -224,9 +229,32 @@ struct Core : std::enable_shared_from_this<Core> {
     // Hands a connection to the daemon with the status messages around it.
     void deliver(Socket socket, AttrHash attrs) {
         auto conn = make(std::move(socket), std::move(attrs));
-        notify(MasterStatus::taken);
+        if (spec.kind == DaemonSpec::Kind::single) {
+            notify(MasterStatus::taken);
+            daemon->accept(std::move(conn));
+            return;
+        }
+        const bool report = report_event_connection();
+        if (report) notify(MasterStatus::taken);
         daemon->accept(std::move(conn));
-        if (spec.kind == DaemonSpec::Kind::event && !notify(MasterStatus::avail)) begin_drain();
+        if (report && !notify(MasterStatus::avail)) begin_drain();
+    }
+
+    // An event server reports TAKEN then AVAIL around a new connection, as
+    // stock does around every one. master uses these only to count the
+    // process's uses (a process that never completed one and dies is a
+    // "bad command startup") and to fork another process when none is
+    // available; a service limited to one process (postscreen) never gets
+    // another, so there only the first connection and then at most one a
+    // second are reported: under a connection storm the pair per
+    // connection cost master two wake-ups and postscreen two writes, on
+    // the same CPU. Other event servers (tlsproxy) report every one.
+    bool report_event_connection() {
+        if (spec.process_limit != DaemonSpec::Limit::one) return true;
+        const auto now = std::chrono::steady_clock::now();
+        if (last_report && now - *last_report < kEventReportInterval) return false;
+        last_report = now;
+        return true;
     }
 
     Connection make(Socket socket, AttrHash attrs);

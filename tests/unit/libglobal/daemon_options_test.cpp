@@ -9,12 +9,14 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/write.hpp>
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 using Args = std::vector<std::string>;
 using psm::parse_daemon_options;
@@ -186,13 +188,44 @@ TEST_CASE("event server: TAKEN then AVAIL around each connection on fd 5", "[dae
     REQUIRE(h.daemon.connections.size() == 1);
     CHECK(read_exact(h.master_end.get(), 24) == status(psm::MasterStatus::taken) + status(psm::MasterStatus::avail));
     CHECK(h.host->active_clients() == 1);
-    // A second client while the first is still connected: the event server keeps accepting.
+    // A second client while the first is still connected: the event server
+    // keeps accepting, and reports this one too.
     auto client2 = h.connect();
     h.run_until([&] { return h.daemon.connections.size() == 2; });
     CHECK(h.daemon.connections.size() == 2);
+    CHECK(read_exact(h.master_end.get(), 24) == status(psm::MasterStatus::taken) + status(psm::MasterStatus::avail));
     h.daemon.connections.clear(); // sessions end: slots released
     CHECK(h.host->active_clients() == 0);
     CHECK(h.host->use_count() == 2);
+}
+
+TEST_CASE("event server limited to one process: the first connection, then at most one a second, reported",
+          "[daemon_options]") {
+    psm::DaemonSpec spec;
+    spec.process_limit = psm::DaemonSpec::Limit::one;
+    Harness h(spec);
+    auto pending = [&] {
+        pollfd p{h.master_end.get(), POLLIN, 0};
+        return ::poll(&p, 1, 0) == 1;
+    };
+    const auto pair = status(psm::MasterStatus::taken) + status(psm::MasterStatus::avail);
+    auto first = h.connect();
+    h.run_until([&] { return h.daemon.connections.size() == 1; });
+    // The first one makes the process "used" in master's eyes.
+    CHECK(read_exact(h.master_end.get(), 24) == pair);
+    std::vector<psm::UniqueFd> more;
+    for (std::size_t n = 2; n <= 5; ++n) {
+        more.push_back(h.connect());
+        h.run_until([&] { return h.daemon.connections.size() == n; });
+    }
+    REQUIRE(h.daemon.connections.size() == 5);
+    CHECK_FALSE(pending()); // a storm does not wake master once per connection
+    h.daemon.connections.clear();
+    CHECK(h.host->use_count() == 5); // the skeleton's own count still sees them all
+    h.io.run_for(std::chrono::milliseconds(1100));
+    auto later = h.connect();
+    h.run_until([&] { return h.daemon.connections.size() == 1; });
+    CHECK(read_exact(h.master_end.get(), 24) == pair);
 }
 
 TEST_CASE("single server: TAKEN after accept, AVAIL after the session", "[daemon_options]") {
