@@ -3,6 +3,7 @@ running psm-loadgen and parsing its RESULT line, /proc memory figures, and
 stopping a private instance whose postscreen outlives its master."""
 
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -31,11 +32,20 @@ class Loadgen:
         return (["taskset", "-c", str(cpu)] if self.pin else []) + [self.binary, *map(str, args)]
 
     def run(self, args, timeout):
+        """Runs psm-loadgen; its RESULT as a dict, plus gen_busy: the share
+        of its elapsed time the generator spent on a CPU (near 1: the
+        generator, not the server, set the rate)."""
         argv = self.argv(args, 0)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if p.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)}: exit {p.returncode}: {p.stderr.strip()}")
-        return parse_result(p.stdout)
+        result = parse_result(p.stdout)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        if result.get("elapsed"):
+            result["gen_busy"] = cpu / result["elapsed"]
+        return result
 
 
 def parse_result(text):
@@ -90,6 +100,29 @@ def group_pids(pgid):
             except OSError:
                 pass
     return pids
+
+
+def cpu_by_command(pids):
+    """User + system CPU seconds of the processes by command name, with
+    those of their children already reaped (a forked child that ended is
+    counted in its parent's cutime/cstime). Processes already gone count 0."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                head, _, tail = f.read().rpartition(")")
+        except OSError:
+            continue
+        command = head.partition("(")[2]
+        # After the command: state is field 3, utime..cstime are 14..17.
+        out[command] = out.get(command, 0) + sum(int(v) for v in tail.split()[11:15]) / tick
+    return out
+
+
+def cpu_seconds(pids):
+    """The sum of cpu_by_command(pids)."""
+    return sum(cpu_by_command(pids).values())
 
 
 def instance_pids(directory):
