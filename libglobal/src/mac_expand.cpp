@@ -20,6 +20,15 @@ constexpr std::string_view kOperatorChars = "<>!=?+-*/~&|%";
 // overall bound stops that too.
 constexpr int kMaxLevel = 100;
 constexpr int kMaxTotalDepth = 400;
+// And a bound on the work of one call: values that each name another one
+// twice grow exponentially without ever nesting deeply.
+constexpr long kMaxEvaluations = 1'000'000;
+
+// What the nested evaluations of one mac_expand() call share.
+struct Shared {
+    int depth = 0;          // $-expressions being evaluated, across sub-evaluations
+    long evaluations = 0;   // $-expressions evaluated so far
+};
 
 bool is_name_char(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
@@ -83,8 +92,8 @@ bool compare(long delta, RelOp op) {
 
 class Expander {
 public:
-    Expander(const MacLookup& lookup, const MacExpandOptions& options, MacExpandResult& result, int& total_depth)
-        : lookup_(lookup), options_(options), result_(result), total_depth_(total_depth) {}
+    Expander(const MacLookup& lookup, const MacExpandOptions& options, MacExpandResult& result, Shared& shared)
+        : lookup_(lookup), options_(options), result_(result), shared_(shared) {}
 
     // mac_parse(): literals and $-expressions, handed to on_literal /
     // on_expression in order.
@@ -150,7 +159,7 @@ private:
     // the evaluation has failed. Like stock, a failed evaluation never
     // lowers the level again.
     bool enter(std::string_view what) {
-        if (level_++ > kMaxLevel || total_depth_ > kMaxTotalDepth)
+        if (level_++ > kMaxLevel || shared_.depth > kMaxTotalDepth || shared_.evaluations > kMaxEvaluations)
             error("unreasonable macro call nesting: " + quoted(what));
         return !failed_;
     }
@@ -190,7 +199,7 @@ private:
     // mac_expand() call for relational operands).
     std::optional<std::string> sub_expand(std::string_view text) {
         MacExpandResult sub;
-        Expander inner(lookup_, options_, sub, total_depth_);
+        Expander inner(lookup_, options_, sub, shared_);
         inner.parse(text);
         for (auto& e : sub.errors)
             result_.errors.push_back(std::move(e));
@@ -239,9 +248,13 @@ private:
         std::optional<std::string_view> right = curly_payload(text);
         if (!right) return false;
 
+        // The right operand only after a good left one: a failed operand
+        // must not leave its sibling to fail all over again (an operand
+        // that names the value it is in doubled the work at every level).
         std::optional<std::string> lhs = sub_expand(*left);
+        if (!lhs) return false;
         std::optional<std::string> rhs = sub_expand(*right);
-        if (!lhs || !rhs) return false;
+        if (!rhs) return false;
         if (options_.scan) {
             value.reset();
             return true;
@@ -291,9 +304,10 @@ private:
 
     void on_expression(const std::string& expr) {
         if (!enter(expr)) return;
-        ++total_depth_;
+        ++shared_.depth;
+        ++shared_.evaluations;
         const bool done = evaluate(expr);
-        --total_depth_;
+        --shared_.depth;
         if (done) leave();
     }
 
@@ -392,7 +406,7 @@ private:
     const MacLookup& lookup_;
     const MacExpandOptions& options_;
     MacExpandResult& result_;
-    int& total_depth_;
+    Shared& shared_;
     int level_ = 0;
     bool failed_ = false;
 };
@@ -401,8 +415,8 @@ private:
 
 MacExpandResult mac_expand(std::string_view pattern, const MacLookup& lookup, const MacExpandOptions& options) {
     MacExpandResult result;
-    int total_depth = 0;
-    Expander(lookup, options, result, total_depth).parse(pattern);
+    Shared shared;
+    Expander(lookup, options, result, shared).parse(pattern);
     if (options.scan) result.text.clear();
     return result;
 }
