@@ -11,7 +11,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <memory>
 #include <string>
+#include <string_view>
 
 namespace psm::postscreen {
 
@@ -40,6 +42,25 @@ struct ClientState {
     int pass_new_logged = 0; // sessions of this IP that logged PASS NEW/OLD so far
 };
 
+// A reply decided for a session: a string literal, kept as a view (the
+// defaults above all would otherwise be two heap strings in every idle
+// session), or a composed text the session owns.
+class ReplyText {
+public:
+    template <std::size_t N>
+    constexpr ReplyText(const char (&literal)[N]) : text_(literal, N - 1) {} // NOLINT: literals convert
+    ReplyText(std::string text)                                              // NOLINT: so do strings
+        : owned_(std::make_unique<std::string>(std::move(text))), text_(*owned_) {}
+
+    operator std::string_view() const { return text_; } // NOLINT: used where a reply text goes
+    std::string_view view() const { return text_; }
+    friend bool operator==(const ReplyText& a, std::string_view b) { return a.text_ == b; }
+
+private:
+    std::unique_ptr<std::string> owned_; // moves keep the text where text_ points
+    std::string_view text_;
+};
+
 // Per-session state.
 struct SessionState {
     std::array<TestFlags, kTestCount> tests{};
@@ -55,10 +76,10 @@ struct SessionState {
     // The reply for every RCPT and VRFY in the SMTP engine: the default 450,
     // or the reply of the last enforce action (denylist, pregreet, DNSBL,
     // deep tests, in the order they fire).
-    std::string rcpt_reply = "450 4.3.2 Service currently unavailable";
+    ReplyText rcpt_reply{"450 4.3.2 Service currently unavailable"};
     // The reply sent when the session ends without a hand-off (replaced by
     // a drop action's reply, or the X21 reply); not sent after a hangup.
-    std::string final_reply = "421 4.3.2 Service currently unavailable";
+    ReplyText final_reply{"421 4.3.2 Service currently unavailable"};
 
     TestFlags& operator[](Test t) { return tests[index_of(t)]; }
     const TestFlags& operator[](Test t) const { return tests[index_of(t)]; }

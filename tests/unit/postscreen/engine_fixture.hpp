@@ -81,7 +81,7 @@ struct EngineFixture {
         REQUIRE(step.next == Step::Next::conclude);
         CHECK(step.output.empty());
         CHECK(state.noforward);
-        return state.final_reply;
+        return std::string(state.final_reply.view());
     }
     std::vector<std::string> lines() const { return log.lines(); }
 };
