@@ -7,6 +7,9 @@
 
 #include "psm/util/log.hpp"
 
+#include <array>
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace psm::postscreen {
@@ -58,6 +61,7 @@ void Session::hand_off() {
     case HandoffResult::ok:
         break;
     case HandoffResult::connect_failed:
+        if ((error == EAGAIN || error == EWOULDBLOCK) && retry_hand_off()) return;
         msg_warn("cannot connect to service %s: %s", service.c_str(), std::strerror(error));
         return handoff_failed(true);
     case HandoffResult::pass_failed:
@@ -71,6 +75,29 @@ void Session::hand_off() {
     server_.post_queue_enter();
     handoff_->counted = true;
     wait_handoff_ack();
+}
+
+// EAGAIN from the connect: smtpd's listen queue is full (a burst of
+// hand-offs, and master starts one more smtpd per wake-up). Stock means to
+// wait up to a second for the connect, but a UNIX-domain connect never
+// waits, so stock turns the client away at once ("All server ports are
+// busy") although it passed. Here the session tries again for that second,
+// at growing intervals; the client just sees smtpd's banner a little later.
+bool Session::retry_hand_off() {
+    static constexpr std::array<std::chrono::milliseconds, 8> kDelays{
+        std::chrono::milliseconds(10),  std::chrono::milliseconds(20),  std::chrono::milliseconds(40),
+        std::chrono::milliseconds(80),  std::chrono::milliseconds(150), std::chrono::milliseconds(200),
+        std::chrono::milliseconds(250), std::chrono::milliseconds(250)}; // 1 s in all
+    if (handoff_retries_ >= kDelays.size()) return false;
+    server_.timers().arm(
+        timer_, kDelays[handoff_retries_++],
+        [](void* p) {
+            auto& s = *static_cast<Session*>(p);
+            auto keep = s.shared_from_this();
+            s.hand_off();
+        },
+        this);
+    return true;
 }
 
 // smtpd closes the channel once it has the socket; until then the session

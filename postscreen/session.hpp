@@ -96,6 +96,7 @@ private:
     void hangup();
     void conclude();
     void hand_off();
+    bool retry_hand_off(); // false: no retry left
     void handoff_failed(bool connect_error);
     void wait_handoff_ack();
     void finish();
@@ -126,6 +127,7 @@ private:
     bool pregreet_seen_ = false; // the early bytes were logged (PREGREET)
     bool stress_wait_ = false;   // this session's waits use the stress values
     bool in_early_phase_ = true; // for the HANGUP phase name
+    std::uint8_t handoff_retries_ = 0; // connects refused with EAGAIN so far
 };
 
 } // namespace psm::postscreen

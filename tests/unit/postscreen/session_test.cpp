@@ -7,7 +7,13 @@
 
 #include "psm/util/log.hpp"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <cstring>
 #include <thread>
+#include <vector>
 
 using psm::test::ServerFixture;
 using psm::test::TestClient;
@@ -264,6 +270,59 @@ TEST_CASE("session: hand-off failures") {
         CHECK(lines[2] == "warning: cannot connect to service private/smtpd: No such file or directory");
         CHECK(lines[3] == "PASS OLD " + c.addr_port());
         CHECK(lines[4] == "DISCONNECT " + c.addr_port());
+    }
+}
+
+namespace {
+
+// Connects to private/smtpd until its listen queue refuses (EAGAIN); the
+// connections stay queued for as long as the returned descriptors live.
+std::vector<psm::UniqueFd> fill_smtpd_queue() {
+    std::vector<psm::UniqueFd> queued;
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::strncpy(sun.sun_path, "private/smtpd", sizeof(sun.sun_path) - 1);
+    for (int i = 0; i < 1000; ++i) {
+        psm::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0));
+        if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) != 0) {
+            REQUIRE(errno == EAGAIN);
+            return queued;
+        }
+        queued.push_back(std::move(fd));
+    }
+    FAIL("the listen queue of private/smtpd never filled");
+    return queued;
+}
+
+} // namespace
+
+TEST_CASE("session: a full smtpd listen queue delays the hand-off for up to a second") {
+    SECTION("smtpd catches up: the client is passed, no warning") {
+        ServerFixture f({{"postscreen_greet_banner", ""}});
+        auto queued = fill_smtpd_queue();
+        TestClient c = f.connect("127.0.0.49");
+        f.run(150ms); // the hand-off was refused and is being retried
+        CHECK(f.lines_matching("cannot connect").empty());
+        // smtpd takes what was queued before the client.
+        int taken = 0;
+        while (psm::UniqueFd(::accept(f.smtpd_listener.get(), nullptr, nullptr)))
+            ++taken;
+        CHECK(taken == static_cast<int>(queued.size()));
+        auto passed = f.take_handoff(1000ms);
+        REQUIRE(passed);
+        CHECK(passed->attributes == endpoint_attrs(c, "127.0.0.1", f.listen_port()));
+        CHECK(f.lines_matching("^warning: cannot connect").empty());
+    }
+    SECTION("smtpd stays full: stock's 421 and warning after that second") {
+        ServerFixture f({{"postscreen_greet_banner", ""}});
+        auto queued = fill_smtpd_queue();
+        const auto start = std::chrono::steady_clock::now();
+        TestClient c = f.connect("127.0.0.50");
+        CHECK(f.read_until(c, "\r\n", 3000ms) == "421 4.3.2 All server ports are busy\r\n");
+        CHECK(std::chrono::steady_clock::now() - start >= 900ms);
+        CHECK(f.wait_closed(c));
+        CHECK(f.lines_matching("^warning: cannot connect to service private/smtpd: Resource temporarily unavailable$")
+                  .size() == 1);
     }
 }
 
