@@ -165,8 +165,15 @@ class Reload(unittest.TestCase):
                     with socket.socket(socket.AF_UNIX) as s:
                         s.settimeout(10)
                         s.connect(self.echo)  # must never be refused
-                        s.sendall(b"x\n")
-                        s.recv(10)  # an old child may leave mid-session: that is the daemon's business
+                        try:
+                            s.sendall(b"x\n")
+                            s.recv(10)
+                        except (BrokenPipeError, ConnectionResetError):
+                            # An old child that took the connection just as
+                            # the reload reached it exits without serving it
+                            # (an event server without a drain, as stock's):
+                            # the daemon's business, not a refused connect.
+                            pass
                     done["echo"].append(time.monotonic())
                 except OSError as e:
                     failed["echo"].append(repr(e))
