@@ -91,8 +91,8 @@ class Services(unittest.TestCase):
     def test_killed_child_is_replaced_within_a_second(self):
         with unix_client(self.path("echo")) as s:
             (pid,) = talk(s, "pid")
+        mark = self.pf.log.mark()  # before the kill: master may log at once
         os.kill(int(pid), signal.SIGKILL)
-        mark = self.pf.log.mark()
         procs.wait_until(lambda: not alive(int(pid)), 5, message="the child did not die")
         killed_at = time.monotonic()
         self.pf.log.wait_for(rf"^warning: process \S+/psm-echod pid {pid} killed by signal 9$", "master",
