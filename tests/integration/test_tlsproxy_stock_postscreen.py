@@ -166,6 +166,9 @@ class TlsproxyBehindStockPostscreen(unittest.TestCase):
                 c.command("EHLO c.psm.test")
                 replies = [c.command("STARTTLS").last, c.command("NOOP").last]
             inst.log.wait_for(r"^DISCONNECT \[", "tlsproxy", since=mark, timeout=15)
+            # Two processes write this log; postscreen's warning can land
+            # after tlsproxy's DISCONNECT, so wait for it by name too.
+            inst.log.wait_for(r"^warning: problem receiving status from", "postscreen", since=mark, timeout=15)
             lines = [line.text for line in inst.log.lines(["tlsproxy", "postscreen"], since=mark)
                      if line.severity == "warning"]
             out.append((replies, [re.sub(r"pid \d+|/tmp/\S+/", "X", text) for text in lines]))
