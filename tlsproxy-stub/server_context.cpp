@@ -54,7 +54,7 @@ std::unique_ptr<ServerContext> ServerContext::create(const ServerSettings& setti
         msg_warn("No server certs available. TLS can't be enabled");
         return nullptr;
     }
-    std::unique_ptr<ServerContext> context(new ServerContext(s));
+    auto context = std::make_unique<ServerContext>(Private{}, s);
     if (!context->init()) return nullptr;
     return context;
 }

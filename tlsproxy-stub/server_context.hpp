@@ -30,11 +30,16 @@ struct SslDeleter {
 using SslPtr = std::unique_ptr<SSL, SslDeleter>;
 
 class ServerContext {
+    struct Private { // only create() makes a context
+        explicit Private() = default;
+    };
+
 public:
     // nullptr when the server TLS engine is unavailable (TLS disabled, no
     // usable certificate, bad protocol list...); the reason is logged in
     // stock's words.
     static std::unique_ptr<ServerContext> create(const ServerSettings& settings);
+    ServerContext(Private, const ServerSettings& settings) : settings_(settings) {}
     ~ServerContext();
     ServerContext(const ServerContext&) = delete;
     ServerContext& operator=(const ServerContext&) = delete;
@@ -50,7 +55,6 @@ public:
     void log_established(SSL* ssl, const TlsPeer& peer) const;
 
 private:
-    explicit ServerContext(const ServerSettings& settings) : settings_(settings) {}
     bool init();
     bool configure_certificates();
     void configure_key_exchange();
