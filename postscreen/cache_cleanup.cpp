@@ -18,7 +18,8 @@ void CleanupWalk::report(const char* full_partial, CacheLog& log) const {
              " dropped=" + std::to_string(dropped_) + " entries");
 }
 
-CleanupWalk::Status CleanupWalk::step(std::size_t max_entries, std::time_t now, CacheLog& log) {
+CleanupWalk::Status CleanupWalk::step(std::size_t max_entries, std::time_t now, CacheLog& log,
+                                      std::vector<std::string>* dropped_keys) {
     std::string key, value;
     for (std::size_t n = 0; n < max_entries; ++n) {
         DictStatus status = dict_.sequence(!started_, key, value);
@@ -48,6 +49,7 @@ CleanupWalk::Status CleanupWalk::step(std::size_t max_entries, std::time_t now, 
             // update stores it again.
             if (dict_.remove(key) == DictStatus::error && delete_warnings_.allow(now))
                 log.warning(name_ + ": could not delete entry for " + key);
+            if (dropped_keys) dropped_keys->push_back(key);
         } else {
             ++retained_;
         }

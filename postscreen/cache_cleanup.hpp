@@ -30,11 +30,13 @@ public:
         : dict_(dict), name_(std::move(name)), enabled_(enabled), retention_(retention) {}
 
     enum class Status { more, done, failed };
-    // Examines up to `max_entries` entries (dropping expired ones at once)
-    // at time `now`. At the end of the walk (done) it has logged the full
-    // line and stored `now` under the special key; on a sequence error
-    // (failed) it has logged the warning and the partial line.
-    Status step(std::size_t max_entries, std::time_t now, CacheLog& log);
+    // Examines up to `max_entries` entries (dropping expired ones at once,
+    // and adding their keys to `dropped_keys` when given) at time `now`. At
+    // the end of the walk (done) it has logged the full line and stored
+    // `now` under the special key; on a sequence error (failed) it has
+    // logged the warning and the partial line.
+    Status step(std::size_t max_entries, std::time_t now, CacheLog& log,
+                std::vector<std::string>* dropped_keys = nullptr);
 
     bool started() const { return started_; }
     int retained() const { return retained_; }

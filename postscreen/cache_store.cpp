@@ -22,6 +22,7 @@
 #include "cache_cleanup.hpp"
 #include "cache_log.hpp"
 #include "cache_queue.hpp"
+#include "cache_recent.hpp"
 #include "cache_redirect.hpp"
 #include "cache_worker.hpp"
 #include "psm/global/dict.hpp"
@@ -87,11 +88,15 @@ public:
                                                      ? std::optional<CacheRecord>(CacheRecord::decode(result.value))
                                                      : std::nullopt);
         }
+        if (const std::optional<std::string>* known = recent_.find(key))
+            return answer_later(std::move(done),
+                                *known ? std::optional<CacheRecord>(CacheRecord::decode(**known)) : std::nullopt);
         std::uint64_t id = next_id_++;
         auto pushed = queue_.push_lookup(id, key);
         switch (pushed.result) {
         case CacheQueue::LookupPush::Result::queued:
-            lookups_.emplace(id, std::move(done));
+            lookups_.emplace(id, PendingLookup{key, std::move(done)});
+            ++keys_looked_up_[key].lookups;
             break;
         case CacheQueue::LookupPush::Result::answered:
             answer_later(std::move(done), CacheRecord::decode(pushed.value));
@@ -112,10 +117,16 @@ public:
                 msg_warn("%s: could not update entry for %s", name_.c_str(), key.c_str());
             return;
         }
-        if (queue_.push_update(key, std::move(value)) == CacheQueue::Pushed::full &&
-            update_full_.allow(std::time(nullptr)))
-            msg_warn("%s: %zu cache updates are waiting - not saving the entry for %s", name_.c_str(),
-                     kMaxPendingUpdates, key.c_str());
+        // An answer to a lookup sent before this update is older than it.
+        if (auto it = keys_looked_up_.find(key); it != keys_looked_up_.end()) it->second.updated = true;
+        std::string remembered = value;
+        if (queue_.push_update(key, std::move(value)) == CacheQueue::Pushed::full) {
+            if (update_full_.allow(std::time(nullptr)))
+                msg_warn("%s: %zu cache updates are waiting - not saving the entry for %s", name_.c_str(),
+                         kMaxPendingUpdates, key.c_str());
+            return;
+        }
+        recent_.remember(key, std::move(remembered));
     }
 
     void start_cleanup(const PscEnabledTests& enabled) {
@@ -157,11 +168,13 @@ public:
         queue_.stop();
         emit(worker_->join());
         worker_.reset();
+        recent_.clear();
+        keys_looked_up_.clear();
         // Whoever still waits is answered as if there were no cache (stock's
         // drain closes the cache and its sessions go on without it); a
         // session left waiting would never be decided.
-        for (auto& [id, done] : lookups_)
-            answer_later(std::move(done), std::nullopt);
+        for (auto& [id, pending] : lookups_)
+            answer_later(std::move(pending.done), std::nullopt);
         lookups_.clear();
         for (auto& [id, done] : flushes_)
             boost::asio::post(io_, std::move(done));
@@ -193,12 +206,16 @@ private:
 
     void deliver(CacheDelivery&& d) {
         emit(d.log.lines);
-        for (auto& [id, value] : d.answers) {
-            auto it = lookups_.find(id);
+        for (const auto& key : d.dropped)
+            recent_.forget(key);
+        for (auto& answer : d.answers) {
+            auto it = lookups_.find(answer.id);
             if (it == lookups_.end()) continue;
-            LookupHandler done = std::move(it->second);
+            PendingLookup pending = std::move(it->second);
             lookups_.erase(it);
-            done(value ? std::optional<CacheRecord>(CacheRecord::decode(*value)) : std::nullopt);
+            remember_answer(pending.key, answer);
+            const auto& value = answer.value;
+            pending.done(value ? std::optional<CacheRecord>(CacheRecord::decode(*value)) : std::nullopt);
         }
         for (auto id : d.flushed) {
             auto it = flushes_.find(id);
@@ -209,12 +226,34 @@ private:
         }
     }
 
+    // The worker's answer is what the file holds unless an update of the key
+    // was made since the lookup was sent (then the update is newer and is
+    // remembered already, or was dropped with a full queue), or the lookup
+    // failed (the next one asks the file again, as stock's would).
+    void remember_answer(const std::string& key, const CacheAnswer& answer) {
+        auto it = keys_looked_up_.find(key);
+        if (it == keys_looked_up_.end()) return;
+        if (!it->second.updated && !answer.failed) recent_.remember(key, answer.value);
+        if (--it->second.lookups == 0) keys_looked_up_.erase(it);
+    }
+
+    struct PendingLookup {
+        std::string key;
+        LookupHandler done;
+    };
+    struct KeyLookedUp {
+        int lookups = 0;      // sent to the worker, not answered yet
+        bool updated = false; // an update of the key was made meanwhile
+    };
+
     boost::asio::io_context& io_;
     std::string name_;
     CacheQueue queue_;
     std::unique_ptr<CacheWorker> worker_;
     // Event-loop thread only.
-    std::unordered_map<std::uint64_t, LookupHandler> lookups_;
+    std::unordered_map<std::uint64_t, PendingLookup> lookups_;
+    std::unordered_map<std::string, KeyLookedUp> keys_looked_up_;
+    RecentRecords recent_{kRecentRecords};
     std::unordered_map<std::uint64_t, std::function<void()>> flushes_;
     std::uint64_t next_id_ = 1;
     bool closed_ = false;
@@ -298,10 +337,10 @@ std::unique_ptr<CacheStore> CacheStore::open(boost::asio::io_context& io, const 
         impl->start(std::move(dict), interval, retention);
     else
         impl->start_inline(std::move(dict), interval, retention);
-    return std::unique_ptr<CacheStore>(new CacheStore(std::move(impl)));
+    return std::make_unique<CacheStore>(Private{}, std::move(impl));
 }
 
-CacheStore::CacheStore(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CacheStore::CacheStore(Private, std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 CacheStore::~CacheStore() {
     close();

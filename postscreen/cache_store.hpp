@@ -20,6 +20,13 @@
 // time); when kMaxPendingLookups lookups are queued, a new lookup is answered
 // "not found" at once (the client runs the tests as a new client).
 //
+// The last kRecentRecords clients' records (or that there is none), as the
+// worker answered or as updated since, are kept on the event loop
+// (cache_recent.hpp): looking such a client up again does not involve the
+// worker. The file has one writer, this process (the lock), and the cleanup
+// walk reports the keys it drops, so what is kept stays what the file holds.
+// A failed lookup is not kept.
+//
 // Crash safety: see cache_store.cpp (the page journal) and
 // libglobal/src/db_journal.hpp. A failed write (e.g. a full file system) is
 // logged ("NAME: could not update entry for KEY: REASON") and kept in memory
@@ -45,9 +52,15 @@
 namespace psm::postscreen {
 
 class CacheStore {
+    struct Private { // only open() makes a store
+        explicit Private() = default;
+    };
+
 public:
     static constexpr std::size_t kMaxPendingUpdates = 10000;
     static constexpr std::size_t kMaxPendingLookups = 10000;
+    // Clients whose record (or its absence) is kept on the event loop.
+    static constexpr std::size_t kRecentRecords = 8192;
 
     // Opens postscreen_cache_map before chroot (nullptr when the parameter is
     // empty), as stock does: a path in a directory not owned by mail_owner is
@@ -99,9 +112,9 @@ public:
     void close();
 
     class Impl;
+    CacheStore(Private, std::shared_ptr<Impl> impl);
 
 private:
-    explicit CacheStore(std::shared_ptr<Impl> impl);
     std::shared_ptr<Impl> impl_;
 };
 

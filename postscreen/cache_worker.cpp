@@ -87,8 +87,8 @@ void CacheWorker::run() {
                 out.log.warning(*warning);
             if (result.failed() && lookup_warnings.allow(now))
                 out.log.warning(name + ": cache lookup for '" + key + "' failed due to error");
-            out.answers.emplace_back(id, result.found() ? std::optional<std::string>(std::move(result.value))
-                                                        : std::nullopt);
+            out.answers.push_back({id, result.found() ? std::optional<std::string>(std::move(result.value)) : std::nullopt,
+                                   result.failed()});
         }
 
         // Cleanup: schedule the first walk, or examine the next few entries.
@@ -102,7 +102,7 @@ void CacheWorker::run() {
         if (!batch.stop && enabled && (walk || (next_walk && Clock::now() >= *next_walk))) {
             if (!walk) walk.emplace(dict, name, *enabled, settings_.retention);
             int dropped_before = walk->dropped();
-            auto status = walk->step(kCleanupStep, now, out.log);
+            auto status = walk->step(kCleanupStep, now, out.log, &out.dropped);
             if (status != CleanupWalk::Status::more) {
                 walk.reset();
                 next_walk = Clock::now() + std::chrono::seconds(settings_.interval);

@@ -21,12 +21,21 @@
 
 namespace psm::postscreen {
 
+// The answer to one lookup: the value, or none (no entry, or the lookup
+// failed and was logged).
+struct CacheAnswer {
+    std::uint64_t id = 0;
+    std::optional<std::string> value;
+    bool failed = false;
+};
+
 // What one worker round hands back.
 struct CacheDelivery {
-    std::vector<std::pair<std::uint64_t, std::optional<std::string>>> answers; // lookup id, value
+    std::vector<CacheAnswer> answers;
     std::vector<std::uint64_t> flushed;                                        // flush ids now on disk
+    std::vector<std::string> dropped;                                          // keys the cleanup removed
     CacheLog log;
-    bool empty() const { return answers.empty() && flushed.empty() && log.lines.empty(); }
+    bool empty() const { return answers.empty() && flushed.empty() && dropped.empty() && log.lines.empty(); }
 };
 
 class CacheWorker {

@@ -1,8 +1,9 @@
 // The cache store's worker hand-off with a table whose writes can be held
 // (a registered "psmgate:" test type): the event loop goes on while the
-// worker is stuck on the disk, a lookup of a key whose update is queued is
-// answered from the queue, the queues stay bounded with a rate-limited
-// warning, and the cleanup walk's schedule and counts.
+// worker is stuck on the disk, a key updated or looked up lately is answered
+// without the worker (and the cleanup's drops are honoured), the queues stay
+// bounded with a rate-limited warning, and the cleanup walk's schedule and
+// counts.
 #include "cache_cleanup.hpp"
 #include "cache_store.hpp"
 
@@ -24,6 +25,7 @@
 #include <optional>
 #include <pwd.h>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -43,6 +45,7 @@ struct GateState {
     std::condition_variable changed;
     bool open = true;
     int waiting = 0; // updates held at the gate now
+    int lookups = 0; // lookups the worker made
     bool timed_out = false;
     std::map<std::string, std::string> data;
 
@@ -74,6 +77,7 @@ public:
 
     DictLookup lookup(std::string_view key) override {
         std::lock_guard lock(gate().mutex);
+        ++gate().lookups;
         DictLookup out;
         auto it = gate().data.find(std::string(key));
         if (it != gate().data.end()) {
@@ -125,6 +129,7 @@ struct GateFixture {
         std::lock_guard lock(gate().mutex);
         gate().open = true;
         gate().waiting = 0;
+        gate().lookups = 0;
         gate().timed_out = false;
         gate().data.clear();
     }
@@ -175,20 +180,23 @@ TEST_CASE("cache worker: the event loop goes on while the worker waits for the d
     store->update("192.0.2.1", record(1900000001), all_on());
     run_until(io, [] { return gate().worker_waiting(); }); // the worker is stuck in update()
 
-    // Meanwhile: a lookup of a key being written waits for the worker; a
-    // key whose update is still queued is answered from the queue, at once.
-    std::optional<std::optional<CacheRecord>> stuck, queued;
-    store->lookup("192.0.2.1", [&](std::optional<CacheRecord> r) { stuck = r; });
+    // Meanwhile: a lookup of a key never seen waits for the worker; keys
+    // updated since start (the one being written, one still queued) are
+    // answered on the event loop, at once.
+    std::optional<std::optional<CacheRecord>> stuck, written, queued;
+    store->lookup("192.0.2.3", [&](std::optional<CacheRecord> r) { stuck = r; });
+    store->lookup("192.0.2.1", [&](std::optional<CacheRecord> r) { written = r; });
     store->update("192.0.2.2", record(1900000002), all_on());
     store->lookup("192.0.2.2", [&](std::optional<CacheRecord> r) { queued = r; });
-    run_until(io, [&] { return queued.has_value(); });
+    run_until(io, [&] { return written.has_value() && queued.has_value(); });
+    CHECK(*written == record(1900000001));
     CHECK(*queued == record(1900000002));
     CHECK_FALSE(stuck.has_value());
     CHECK(gate().worker_waiting());
 
     gate().open_gate();
     run_until(io, [&] { return stuck.has_value(); });
-    CHECK(*stuck == record(1900000001));
+    CHECK_FALSE(stuck->has_value());
     bool flushed = false;
     store->flush([&] { flushed = true; });
     run_until(io, [&] { return flushed; });
@@ -196,6 +204,62 @@ TEST_CASE("cache worker: the event loop goes on while the worker waits for the d
     CHECK_FALSE(gate().timed_out);
     CHECK(gate().data.at("192.0.2.2") == "1900000002;1900000002;1900000002;1900000002;1900000002");
     CHECK(log.lines().empty());
+}
+
+TEST_CASE("cache store: a client looked up or updated lately is answered without the worker", "[cache]") {
+    GateFixture fixture;
+    psm::test::LogCapture log;
+    gate().data["192.0.2.10"] = "1900000010;1900000010;1900000010;1900000010;1900000010";
+    boost::asio::io_context io;
+    auto store = CacheStore::open(io, fixture.config("3600")); // a walk only when asked for
+    REQUIRE(store);
+    auto lookup = [&](const std::string& key) {
+        std::optional<std::optional<CacheRecord>> answer;
+        store->lookup(key, [&](std::optional<CacheRecord> r) { answer = r; });
+        run_until(io, [&] { return answer.has_value(); });
+        return *answer;
+    };
+    auto worker_lookups = [] {
+        std::lock_guard lock(gate().mutex);
+        return gate().lookups;
+    };
+
+    // A record and an absent record: the worker is asked once for each.
+    CHECK(lookup("192.0.2.10") == record(1900000010));
+    CHECK(lookup("192.0.2.11") == std::nullopt);
+    const int asked = worker_lookups();
+    CHECK(lookup("192.0.2.10") == record(1900000010));
+    CHECK(lookup("192.0.2.11") == std::nullopt);
+    CHECK(worker_lookups() == asked);
+
+    SECTION("an update made while a lookup of the key was out wins over its answer") {
+        std::optional<std::optional<CacheRecord>> first;
+        store->lookup("192.0.2.12", [&](std::optional<CacheRecord> r) { first = r; });
+        // The worker answers "none" meanwhile; that answer runs on the loop
+        // only after the update below.
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        store->update("192.0.2.12", record(1900000012), all_on());
+        run_until(io, [&] { return first.has_value(); });
+        CHECK(lookup("192.0.2.12") == record(1900000012));
+    }
+
+    SECTION("an entry the cleanup walk drops is looked up in the file again") {
+        gate().data["192.0.2.13"] = "0;0;0;0;0"; // expired long ago
+        CHECK(lookup("192.0.2.13") == CacheRecord::decode("0;0;0;0;0"));
+        CHECK(lookup("192.0.2.13") == CacheRecord::decode("0;0;0;0;0"));
+        const int before = worker_lookups();
+        store->start_cleanup(all_on());
+        run_until(io, [&] {
+            for (const auto& line : log.lines())
+                if (line.find("full cleanup") != std::string::npos) return true;
+            return false;
+        });
+        CHECK(lookup("192.0.2.13") == std::nullopt);
+        CHECK(worker_lookups() > before);
+        CHECK(lookup("192.0.2.10") == record(1900000010)); // kept by the walk, still known
+    }
+    store->close();
+    CHECK_FALSE(gate().timed_out);
 }
 
 TEST_CASE("cache worker: queues stay bounded while the disk is stuck", "[cache]") {
