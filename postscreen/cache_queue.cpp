@@ -14,7 +14,6 @@ CacheQueue::Pushed CacheQueue::push_update(const std::string& key, std::string v
         update_index_.emplace(key, updates_.size());
         updates_.emplace_back(key, std::move(value));
     }
-    ready_.notify_one();
     return Pushed::queued;
 }
 
@@ -33,8 +32,11 @@ CacheQueue::LookupPush CacheQueue::push_lookup(std::uint64_t id, const std::stri
         }
         lookups_.emplace_back(id, key);
     }
-    ready_.notify_one();
     return result;
+}
+
+void CacheQueue::wake() {
+    ready_.notify_one();
 }
 
 void CacheQueue::push_flush(std::uint64_t id) {

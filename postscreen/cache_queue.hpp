@@ -26,6 +26,9 @@ public:
         : max_updates_(max_updates), max_lookups_(max_lookups) {}
 
     // ---- event-loop side
+    // push_update() and push_lookup() do not wake the worker: call wake()
+    // once after a run of them (one wake-up for a batch, not a thread
+    // switch per client).
     enum class Pushed { queued, replaced, full };
     Pushed push_update(const std::string& key, std::string value);
 
@@ -34,6 +37,7 @@ public:
         std::string value; // answered: the queued update's value
     };
     LookupPush push_lookup(std::uint64_t id, const std::string& key);
+    void wake();
     void push_flush(std::uint64_t id);
     void request_cleanup(const PscEnabledTests& enabled);
     void stop();

@@ -97,6 +97,7 @@ public:
         case CacheQueue::LookupPush::Result::queued:
             lookups_.emplace(id, PendingLookup{key, std::move(done)});
             ++keys_looked_up_[key].lookups;
+            wake_worker_soon();
             break;
         case CacheQueue::LookupPush::Result::answered:
             answer_later(std::move(done), CacheRecord::decode(pushed.value));
@@ -126,6 +127,7 @@ public:
                          kMaxPendingUpdates, key.c_str());
             return;
         }
+        wake_worker_soon();
         recent_.remember(key, std::move(remembered));
     }
 
@@ -200,6 +202,19 @@ private:
         schedule_inline_walk(interval_);
     }
 
+    // The worker is woken once for the lookups and updates that the
+    // handlers ready now queue (the wake-up runs after them): waking it for
+    // each one made every new client cost two thread switches on a busy
+    // CPU, and the worker's batches stayed one lookup long.
+    void wake_worker_soon() {
+        if (wake_posted_) return;
+        wake_posted_ = true;
+        boost::asio::post(io_, [self = shared_from_this()] {
+            self->wake_posted_ = false;
+            self->queue_.wake();
+        });
+    }
+
     void answer_later(LookupHandler done, std::optional<CacheRecord> record) {
         boost::asio::post(io_, [done = std::move(done), record] { done(record); });
     }
@@ -256,6 +271,7 @@ private:
     RecentRecords recent_{kRecentRecords};
     std::unordered_map<std::uint64_t, std::function<void()>> flushes_;
     std::uint64_t next_id_ = 1;
+    bool wake_posted_ = false;
     bool closed_ = false;
     RateLimit lookup_full_, update_full_;
     // The unusable stand-in (see start_inline()), event-loop thread only.

@@ -235,8 +235,10 @@ TEST_CASE("cache store: a client looked up or updated lately is answered without
     SECTION("an update made while a lookup of the key was out wins over its answer") {
         std::optional<std::optional<CacheRecord>> first;
         store->lookup("192.0.2.12", [&](std::optional<CacheRecord> r) { first = r; });
-        // The worker answers "none" meanwhile; that answer runs on the loop
-        // only after the update below.
+        // The worker, woken by the loop's next turn, answers "none"
+        // meanwhile; that answer runs on the loop only after the update below.
+        io.restart();
+        io.poll();
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         store->update("192.0.2.12", record(1900000012), all_on());
         run_until(io, [&] { return first.has_value(); });
@@ -260,6 +262,45 @@ TEST_CASE("cache store: a client looked up or updated lately is answered without
     }
     store->close();
     CHECK_FALSE(gate().timed_out);
+}
+
+TEST_CASE("cache store: the lookups of one turn of the event loop wake the worker once, after it", "[cache]") {
+    GateFixture fixture;
+    psm::test::LogCapture log;
+    boost::asio::io_context io;
+    auto store = CacheStore::open(io, fixture.config("3600"));
+    REQUIRE(store);
+    auto worker_lookups = [] {
+        std::lock_guard lock(gate().mutex);
+        return gate().lookups;
+    };
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const int before = worker_lookups();
+
+    // Twenty new clients in one turn: nothing reaches the worker until the
+    // turn is over (a thread switch per client cost more than the lookup).
+    int answered = 0;
+    for (int i = 0; i < 20; ++i)
+        store->lookup("192.0.2." + std::to_string(100 + i), [&](std::optional<CacheRecord> r) {
+            CHECK_FALSE(r.has_value());
+            ++answered;
+        });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(worker_lookups() == before);
+    run_until(io, [&] { return answered == 20; });
+    CHECK(worker_lookups() == before + 20);
+
+    // An update alone is written after its turn too.
+    store->update("192.0.2.99", record(1900000099), all_on());
+    auto written = [] {
+        std::lock_guard lock(gate().mutex);
+        return gate().data.count("192.0.2.99") == 1;
+    };
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK_FALSE(written());
+    run_until(io, written);
+    store->close();
+    CHECK(log.lines().empty());
 }
 
 TEST_CASE("cache worker: queues stay bounded while the disk is stuck", "[cache]") {
