@@ -5,6 +5,7 @@
 #include "timer_heap.hpp"
 
 #include "psm/util/log.hpp"
+#include "psm/util/secure_random.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -35,7 +36,7 @@ constexpr int kReadsPerWakeup = 256;
 constexpr std::size_t kMaxPendingPerSocket = 30000;
 
 std::uint32_t random_u32() {
-    return ::arc4random();
+    return secure_random_u32();
 }
 
 struct UdpSocket {
