@@ -54,9 +54,9 @@ TEST_CASE("timer queue: cancel, re-arm and destruction of an armed entry") {
         q.arm(gone, 5ms, &Recorder::fire, &c);
     } // destroyed while armed: removed
     ea.cancel();
-    q.arm(eb, 50ms, &Recorder::fire, &b); // pushed back
+    const auto start = std::chrono::steady_clock::now(); // before the deadlines are set
+    q.arm(eb, 50ms, &Recorder::fire, &b);                 // pushed back
     q.arm(ea, 40ms, &Recorder::fire, &a);
-    const auto start = std::chrono::steady_clock::now();
     io.run_for(150ms);
     CHECK(log == std::vector<std::string>{"a", "b"});
     CHECK(std::chrono::steady_clock::now() - start >= 50ms);
@@ -67,10 +67,12 @@ TEST_CASE("timer queue: precise deadlines, not whole seconds") {
     TimerQueue q(io);
     TimerQueue::Entry e;
     std::chrono::steady_clock::time_point fired{};
+    // Taken before arm(): the deadline is 120 ms after arm's own clock
+    // reading, which can be a little earlier than a reading taken after it.
+    const auto start = std::chrono::steady_clock::now();
     q.arm(
         e, 120ms, [](void* p) { *static_cast<std::chrono::steady_clock::time_point*>(p) = std::chrono::steady_clock::now(); },
         &fired);
-    const auto start = std::chrono::steady_clock::now();
     io.run_for(500ms);
     REQUIRE(fired != std::chrono::steady_clock::time_point{});
     CHECK(fired - start >= 120ms);
