@@ -221,8 +221,6 @@ private:
 
     void deliver(CacheDelivery&& d) {
         emit(d.log.lines);
-        for (const auto& key : d.dropped)
-            recent_.forget(key);
         for (auto& answer : d.answers) {
             auto it = lookups_.find(answer.id);
             if (it == lookups_.end()) continue;
@@ -232,6 +230,10 @@ private:
             const auto& value = answer.value;
             pending.done(value ? std::optional<CacheRecord>(CacheRecord::decode(*value)) : std::nullopt);
         }
+        // After the answers: the worker answers a round's lookups before
+        // its cleanup step, so a drop is newer than an answer beside it.
+        for (const auto& key : d.dropped)
+            recent_.forget(key);
         for (auto id : d.flushed) {
             auto it = flushes_.find(id);
             if (it == flushes_.end()) continue;

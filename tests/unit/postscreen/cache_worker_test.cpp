@@ -260,6 +260,24 @@ TEST_CASE("cache store: a client looked up or updated lately is answered without
         CHECK(worker_lookups() > before);
         CHECK(lookup("192.0.2.10") == record(1900000010)); // kept by the walk, still known
     }
+
+    SECTION("a lookup answered just before the walk drops its key is not kept") {
+        // One worker round: the lookup is answered from the file, then the
+        // walk (asked for in the same turn) drops the entry. The drop is the
+        // newer fact.
+        gate().data["192.0.2.14"] = "0;0;0;0;0"; // expired long ago
+        std::optional<std::optional<CacheRecord>> first;
+        store->lookup("192.0.2.14", [&](std::optional<CacheRecord> r) { first = r; });
+        store->start_cleanup(all_on());
+        run_until(io, [&] {
+            if (!first.has_value()) return false;
+            for (const auto& line : log.lines())
+                if (line.find("full cleanup") != std::string::npos) return true;
+            return false;
+        });
+        CHECK(*first == CacheRecord::decode("0;0;0;0;0"));
+        CHECK(lookup("192.0.2.14") == std::nullopt);
+    }
     store->close();
     CHECK_FALSE(gate().timed_out);
 }
