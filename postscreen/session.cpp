@@ -25,10 +25,8 @@ Session::~Session() = default;
 
 void Session::start() {
     auto keep = shared_from_this();
-    // No non_blocking() here: every send and recv on the client socket says
-    // MSG_DONTWAIT, and asio makes the socket non-blocking at its first wait.
-    // A client handed off at once (PASS OLD) is spared the ioctl, and smtpd
-    // gets its socket as from its own accept().
+    boost::system::error_code ignored;
+    socket_.non_blocking(true, ignored);
     if (server_.use_haproxy()) return start_proxy_wait();
     std::optional<Endpoint> ep = endpoint_from_socket(socket_.native_handle(), server_.settings().ipv4);
     if (!ep) return endpoint_failed();
