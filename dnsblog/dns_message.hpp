@@ -1,6 +1,6 @@
-// DNS messages for dnsblog, built and parsed with ldns: a standard query
-// (recursion desired, no EDNS, as Postfix's resolver sends), and the
-// validation and digest of an answer: it must answer our id and question,
+// DNS messages for dnsblog: a standard query, written by hand (recursion
+// desired, no EDNS, as Postfix's resolver sends), and the validation and
+// digest of an answer, parsed with ldns: it must answer our id and question,
 // then the A (or TXT) records of the query name and its CNAME chain, their
 // smallest TTL, and the smallest SOA TTL of the authority section.
 #pragma once
@@ -31,7 +31,13 @@ inline constexpr int kRcodeRefused = 5;
 // ending with '-', and not all-numeric with dots only (an address).
 bool valid_query_name(std::string_view name);
 
-// The wire form of a query; empty when ldns rejects the name.
+// Appends the wire form of a name in presentation format (RFC 1035: labels
+// separated by dots, "\X" and "\DDD" escapes, the final dot optional, "."
+// the root); false, with `out` unchanged, for an empty label, a label over 63
+// octets, a name over 255, or a bad escape.
+bool append_wire_name(std::vector<std::uint8_t>& out, std::string_view name);
+
+// The wire form of a query; empty when the name is not valid.
 std::vector<std::uint8_t> build_query(std::uint16_t id, std::string_view name, std::uint16_t type);
 
 // The query id of a wire message (0 when shorter than a header).

@@ -1,9 +1,15 @@
 // Tests for DNS query building and answer validation/digesting.
+// Standard headers first: ldns's headers (through fake_dns.hpp too) define
+// `bool`, `true` and `false` as macros, which <optional> cannot follow.
+#include <optional>
+#include <random>
+
 #include "dns_message.hpp"
 
 #include "fake_dns.hpp"
 
 #include <catch2/catch.hpp>
+#include <ldns/ldns.h> // the reference for names on the wire
 
 using namespace psm::dnsblog;
 using psm::test::DnsQuery;
@@ -17,7 +23,78 @@ DnsQuery query_for(std::uint16_t id, const std::string& name, std::uint16_t type
     return q;
 }
 
+// The wire form ldns makes of a presentation-format name, the reference
+// that the hand-written encoder must match.
+std::optional<std::vector<std::uint8_t>> ldns_wire_name(const std::string& name) {
+    ldns_rdf* rdf = ldns_dname_new_frm_str(name.c_str());
+    if (!rdf) return std::nullopt;
+    std::vector<std::uint8_t> out(ldns_rdf_data(rdf), ldns_rdf_data(rdf) + ldns_rdf_size(rdf));
+    ldns_rdf_deep_free(rdf);
+    return out;
+}
+
+std::optional<std::vector<std::uint8_t>> our_wire_name(const std::string& name) {
+    std::vector<std::uint8_t> out{0xaa}; // something before: it must stay as it is
+    const bool ok = append_wire_name(out, name);
+    REQUIRE(out.front() == 0xaa);
+    if (!ok) {
+        CHECK(out.size() == 1);
+        return std::nullopt;
+    }
+    return std::vector<std::uint8_t>(out.begin() + 1, out.end());
+}
+
 } // namespace
+
+TEST_CASE("dns message: names are written to the wire as ldns writes them") {
+    const std::string label63(63, 'x');
+    const std::string label64(64, 'x');
+    // 4 labels of 63 octets and one of 1 is 4*64 + 2 + 1 = 259 octets: too long;
+    // three of 63 and one of 61 is exactly 255.
+    const std::string at_limit = label63 + "." + label63 + "." + label63 + "." + std::string(61, 'y');
+    const std::string over_limit = label63 + "." + label63 + "." + label63 + "." + std::string(62, 'y');
+    const std::vector<std::string> names = {
+        "2.0.0.127.bl.example", "2.0.0.127.Bl.Example.", ".", "a", "a.", "A.b.C", "xn--bcher-kva.example",
+        "a\\.b.c", "a\\065b.c", "a\\000.c", "a\\255.c", "a\\256.c", "a\\1", "a\\12", "a\\12x.c", "a\\",
+        "a\\\\.b", "a..b", ".a", "..", "", "a...", label63 + ".x", label64 + ".x", label63, label64,
+        at_limit, at_limit + ".", over_limit, over_limit + ".", std::string(254, 'z'), "a b.c", "a\\ b.c",
+        "under_score.example", "-.example", "\\..", "\\.",
+    };
+    for (const auto& name : names) {
+        INFO("name: " << name);
+        CHECK(our_wire_name(name) == ldns_wire_name(name));
+    }
+    CHECK(our_wire_name(at_limit).value().size() == 255);
+    CHECK_FALSE(our_wire_name(over_limit));
+    CHECK_FALSE(our_wire_name(label64));
+    CHECK_FALSE(our_wire_name(std::string("a\0b", 3))); // an embedded NUL ends no name
+
+    // Random names from an alphabet rich in dots, escapes and digits.
+    std::mt19937 random(20261206);
+    const std::string alphabet = "ab.\\\\0129.-";
+    for (int n = 0; n < 20000; ++n) {
+        std::string name;
+        const int length = static_cast<int>(random() % 24) + (n % 50 == 0 ? 240 : 0);
+        for (int i = 0; i < length; ++i)
+            name += alphabet[random() % alphabet.size()];
+        INFO("name: " << name);
+        REQUIRE(our_wire_name(name) == ldns_wire_name(name));
+    }
+    // Long labels near both limits, some with escapes inside.
+    for (int n = 0; n < 2000; ++n) {
+        std::string name;
+        const int labels = static_cast<int>(random() % 6) + 1;
+        for (int l = 0; l < labels; ++l) {
+            if (l > 0) name += '.';
+            const int length = static_cast<int>(random() % 70);
+            for (int i = 0; i < length; ++i)
+                name += random() % 16 == 0 ? std::string("\\046") : std::string(1, 'q');
+        }
+        if (random() % 2) name += '.';
+        INFO("name: " << name);
+        REQUIRE(our_wire_name(name) == ldns_wire_name(name));
+    }
+}
 
 TEST_CASE("dns message: the query is a plain recursive question without EDNS") {
     auto wire = build_query(0x1234, "2.0.0.127.Bl.Example", kTypeA);
