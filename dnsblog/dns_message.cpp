@@ -1,4 +1,5 @@
-// DNS query building by hand, answer digesting with ldns (see dns_message.hpp).
+// DNS queries and answers on the wire, by hand; ldns builds the answers of
+// tests and the benchmark's fake server (see dns_message.hpp).
 #include "dns_message.hpp"
 
 #include <ldns/ldns.h>
@@ -15,39 +16,18 @@ namespace {
 
 constexpr std::size_t kHeaderSize = 12;
 constexpr std::uint16_t kClassIn = 1;
+constexpr std::uint16_t kTypeNs = 2;
+constexpr std::uint16_t kTypePtr = 12;
 
 struct PktFree {
     void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
 };
-struct RdfFree {
-    void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
-};
-struct RrFree {
-    void operator()(ldns_rr* r) const { ldns_rr_free(r); }
-};
 using PktPtr = std::unique_ptr<ldns_pkt, PktFree>;
-using RdfPtr = std::unique_ptr<ldns_rdf, RdfFree>;
 
 std::uint16_t get16(std::span<const std::uint8_t> m, std::size_t at) {
     return static_cast<std::uint16_t>((m[at] << 8) | m[at + 1]);
 }
 
-// A dname in canonical text without the final dot, lower case.
-std::string dname_text(const ldns_rdf* rdf) {
-    std::string out;
-    const std::uint8_t* data = ldns_rdf_data(rdf);
-    std::size_t size = ldns_rdf_size(rdf);
-    std::size_t pos = 0;
-    while (pos < size && data[pos] != 0) {
-        std::size_t len = data[pos++];
-        if (pos + len > size) break;
-        if (!out.empty()) out += '.';
-        for (std::size_t i = 0; i < len; ++i)
-            out += static_cast<char>(std::tolower(data[pos + i]));
-        pos += len;
-    }
-    return out;
-}
 
 std::string lower_name(std::string_view name) {
     std::string out(name);
@@ -56,14 +36,105 @@ std::string lower_name(std::string_view name) {
     return out;
 }
 
-int ttl_of(const ldns_rr* rr) {
-    std::uint32_t ttl = ldns_rr_ttl(rr);
-    return ttl > static_cast<std::uint32_t>(INT_MAX) ? INT_MAX : static_cast<int>(ttl);
-}
-
 void lower(int& slot, int ttl) {
     if (slot < 0 || slot > ttl) slot = ttl;
 }
+
+// One resource record of a message: its owner name (lower case, as
+// WireReader::name gives it), fields, and where its data lies.
+struct Record {
+    std::string owner;
+    std::uint16_t type = 0;
+    std::uint16_t klass = 0;
+    int ttl = 0;
+    std::size_t rdata = 0; // offset in the message
+    std::size_t rdlength = 0;
+};
+
+// Reads a DNS message (RFC 1035 4.1): names with compression pointers, and
+// records. Every read checks the message's bounds.
+class WireReader {
+public:
+    explicit WireReader(std::span<const std::uint8_t> message) : m_(message) {}
+
+    // The name at pos as lower-case text without the final dot, its labels
+    // joined by '.' as they are (so that it compares with the question's
+    // text), or only checked when text is null; moves pos past it. False for
+    // a name that runs off the message, a label type other than a length or
+    // a pointer, a pointer into the header, more than 255 octets, or more
+    // pointers than a name of 255 octets can need (which ends any loop).
+    bool name(std::size_t& pos, std::string* text) const {
+        constexpr std::size_t kMaxName = 255, kMaxPointers = 128;
+        if (text) text->clear();
+        std::size_t at = pos;
+        std::size_t octets = 0;
+        std::size_t pointers = 0;
+        for (;;) {
+            if (at >= m_.size()) return false;
+            const std::uint8_t length = m_[at];
+            if ((length & 0xc0) == 0xc0) {
+                if (at + 1 >= m_.size()) return false;
+                if (pointers == 0) pos = at + 2;
+                if (++pointers > kMaxPointers) return false;
+                at = static_cast<std::size_t>(((length & 0x3f) << 8) | m_[at + 1]);
+                if (at < kHeaderSize) return false; // no name lies in the header
+                continue;
+            }
+            if (length & 0xc0) return false;
+            octets += length + 1u;
+            if (octets > kMaxName) return false;
+            if (length == 0) {
+                if (pointers == 0) pos = at + 1;
+                return true;
+            }
+            if (at + 1 + length > m_.size()) return false;
+            if (text) {
+                if (!text->empty()) text->push_back('.');
+                for (std::size_t i = at + 1; i <= at + length; ++i)
+                    text->push_back(static_cast<char>(std::tolower(m_[i])));
+            }
+            at += 1 + length;
+        }
+    }
+
+    // The record at pos (its owner's text only when wanted); moves pos past it.
+    bool record(std::size_t& pos, Record& r, bool want_owner) const {
+        if (!name(pos, want_owner ? &r.owner : nullptr) || pos + 10 > m_.size()) return false;
+        r.type = get16(m_, pos);
+        r.klass = get16(m_, pos + 2);
+        const std::uint32_t ttl = (static_cast<std::uint32_t>(get16(m_, pos + 4)) << 16) | get16(m_, pos + 6);
+        r.ttl = ttl > static_cast<std::uint32_t>(INT_MAX) ? INT_MAX : static_cast<int>(ttl);
+        r.rdlength = get16(m_, pos + 8);
+        r.rdata = pos + 10;
+        if (r.rdata + r.rdlength > m_.size() || !rdata_fits(r)) return false;
+        pos = r.rdata + r.rdlength;
+        return true;
+    }
+
+    // The data of the types this parser reads, and of those with names in
+    // them, must be exactly what their type says.
+    bool rdata_fits(const Record& r) const {
+        const std::size_t end = r.rdata + r.rdlength;
+        std::size_t at = r.rdata;
+        switch (r.type) {
+        case kTypeCname:
+        case kTypeNs:
+        case kTypePtr:
+            return name(at, nullptr) && at == end;
+        case kTypeSoa:
+            return name(at, nullptr) && name(at, nullptr) && at + 20 == end;
+        case kTypeTxt:
+            while (at < end)
+                at += 1 + m_[at];
+            return at == end;
+        default:
+            return true;
+        }
+    }
+
+private:
+    std::span<const std::uint8_t> m_;
+};
 
 // "\DDD" (three digits, at most 255) or "\X" for a non-digit X, at text[i]
 // just after the backslash; advances i past it.
@@ -180,84 +251,82 @@ std::uint16_t message_id(std::span<const std::uint8_t> message) {
 
 AnswerCheck parse_answer(std::span<const std::uint8_t> message, std::uint16_t id, std::string_view name,
                          std::uint16_t type, DnsAnswer& out) {
-    // Header and question by hand: a datagram that is not the answer to our
-    // question is ignored (as the stub resolver does), whatever else it holds.
+    // A datagram that is not the answer to our question is ignored (as the
+    // stub resolver does), whatever else it holds.
     if (message.size() < kHeaderSize || (message[2] & 0x80) == 0 || get16(message, 4) != 1)
         return AnswerCheck::not_a_response;
     if (get16(message, 0) != id) return AnswerCheck::wrong_id;
-    ldns_rdf* qname_raw = nullptr;
+    const WireReader wire(message);
     std::size_t pos = kHeaderSize;
-    if (ldns_wire2dname(&qname_raw, message.data(), message.size(), &pos) != LDNS_STATUS_OK)
-        return AnswerCheck::not_a_response;
-    RdfPtr qname(qname_raw);
-    if (pos + 4 > message.size()) return AnswerCheck::not_a_response;
-    if (get16(message, pos) != type || get16(message, pos + 2) != kClassIn ||
-        dname_text(qname.get()) != lower_name(name))
+    std::string qname;
+    if (!wire.name(pos, &qname) || pos + 4 > message.size()) return AnswerCheck::not_a_response;
+    if (get16(message, pos) != type || get16(message, pos + 2) != kClassIn || qname != lower_name(name))
         return AnswerCheck::wrong_question;
+    pos += 4;
 
     out = DnsAnswer();
     out.rcode = message[3] & 0x0f;
     out.truncated = (message[2] & 0x02) != 0;
-    ldns_pkt* raw = nullptr;
-    if (ldns_wire2pkt(&raw, message.data(), message.size()) != LDNS_STATUS_OK || raw == nullptr) {
-        // A truncated answer may be cut anywhere; only its TC bit matters.
-        out.malformed = !out.truncated;
-        return AnswerCheck::ok;
+    // Every record of every section must be whole; a truncated answer may be
+    // cut anywhere, and only its TC bit matters.
+    const std::size_t answer_count = get16(message, 6);
+    const std::size_t authority_count = get16(message, 8);
+    const std::size_t total = answer_count + authority_count + get16(message, 10);
+    std::vector<Record> records;
+    records.reserve(std::min<std::size_t>(total, 16));
+    for (std::size_t i = 0; i < total; ++i) {
+        Record r;
+        if (!wire.record(pos, r, i < answer_count + authority_count)) {
+            out.malformed = !out.truncated;
+            return AnswerCheck::ok;
+        }
+        if (i < answer_count + authority_count) records.push_back(std::move(r));
     }
-    PktPtr pkt(raw);
+    const std::span<const Record> answers(records.data(), answer_count);
+    const std::span<const Record> authority(records.data() + answer_count, authority_count);
+    out.has_answers = answer_count > 0;
 
-    const ldns_rr_list* answers = ldns_pkt_answer(pkt.get());
-    const std::size_t count = answers ? ldns_rr_list_rr_count(answers) : 0;
-    out.has_answers = count > 0;
     // The CNAME chain from the query name, within this answer.
-    std::vector<std::string> chain{lower_name(name)};
+    std::vector<std::string> chain{std::move(qname)};
     for (int hops = 0; hops < 10; ++hops) {
         bool extended = false;
-        for (std::size_t i = 0; i < count && !extended; ++i) {
-            const ldns_rr* rr = ldns_rr_list_rr(answers, i);
-            if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CNAME || ldns_rr_rd_count(rr) < 1) continue;
-            if (dname_text(ldns_rr_owner(rr)) != chain.back()) continue;
-            std::string target = dname_text(ldns_rr_rdf(rr, 0));
+        for (const Record& rr : answers) {
+            if (rr.type != kTypeCname || rr.owner != chain.back()) continue;
+            std::size_t at = rr.rdata;
+            std::string target;
+            wire.name(at, &target); // checked with the record
             if (std::find(chain.begin(), chain.end(), target) != chain.end()) break; // loop
             chain.push_back(std::move(target));
             extended = true;
+            break;
         }
         if (!extended) break;
     }
-    for (std::size_t i = 0; i < count; ++i) {
-        const ldns_rr* rr = ldns_rr_list_rr(answers, i);
-        if (ldns_rr_get_type(rr) != static_cast<ldns_rr_type>(type) || ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN)
-            continue;
-        if (std::find(chain.begin(), chain.end(), dname_text(ldns_rr_owner(rr))) == chain.end()) continue;
+    for (const Record& rr : answers) {
+        if (rr.type != type || rr.klass != kClassIn) continue;
+        if (std::find(chain.begin(), chain.end(), rr.owner) == chain.end()) continue;
         if (type == kTypeA) {
-            const ldns_rdf* rdf = ldns_rr_rd_count(rr) == 1 ? ldns_rr_rdf(rr, 0) : nullptr;
-            if (!rdf || ldns_rdf_size(rdf) != 4) {
+            if (rr.rdlength != 4) {
                 out.malformed = true;
                 continue;
             }
             std::array<std::uint8_t, 4> addr;
-            std::copy_n(ldns_rdf_data(rdf), 4, addr.begin());
+            std::copy_n(message.begin() + static_cast<std::ptrdiff_t>(rr.rdata), 4, addr.begin());
             out.a.push_back(addr);
         } else if (type == kTypeTxt) {
+            // Character strings, each a length octet and that many octets
+            // (checked with the record).
             std::string text;
-            for (std::size_t f = 0; f < ldns_rr_rd_count(rr); ++f) {
-                const ldns_rdf* rdf = ldns_rr_rdf(rr, f);
-                const std::uint8_t* data = ldns_rdf_data(rdf);
-                if (ldns_rdf_size(rdf) >= 1)
-                    text.append(reinterpret_cast<const char*>(data + 1), ldns_rdf_size(rdf) - 1);
-            }
+            for (std::size_t at = rr.rdata, end = rr.rdata + rr.rdlength; at < end; at += 1 + message[at])
+                text.append(reinterpret_cast<const char*>(message.data() + at + 1), message[at]);
             out.txt.push_back(std::move(text));
         }
-        lower(out.ttl, ttl_of(rr));
+        lower(out.ttl, rr.ttl);
     }
     if (out.a.empty() && out.txt.empty() && chain.size() > 1) out.cname_target = chain.back();
 
-    const ldns_rr_list* authority = ldns_pkt_authority(pkt.get());
-    const std::size_t auth_count = authority ? ldns_rr_list_rr_count(authority) : 0;
-    for (std::size_t i = 0; i < auth_count; ++i) {
-        const ldns_rr* rr = ldns_rr_list_rr(authority, i);
-        if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) lower(out.soa_ttl, ttl_of(rr));
-    }
+    for (const Record& rr : authority)
+        if (rr.type == kTypeSoa) lower(out.soa_ttl, rr.ttl);
     return AnswerCheck::ok;
 }
 
