@@ -1,8 +1,9 @@
-// DNS messages for dnsblog: a standard query, written by hand (recursion
-// desired, no EDNS, as Postfix's resolver sends), and the validation and
-// digest of an answer, parsed with ldns: it must answer our id and question,
+// DNS messages for dnsblog, on the wire by hand: a standard query
+// (recursion desired, no EDNS, as Postfix's resolver sends), and the
+// validation and digest of an answer: it must answer our id and question,
 // then the A (or TXT) records of the query name and its CNAME chain, their
-// smallest TTL, and the smallest SOA TTL of the authority section.
+// smallest TTL, and the smallest SOA TTL of the authority section. (ldns
+// builds the answers of tests and of the benchmark's fake server.)
 #pragma once
 
 #include <array>
