@@ -9,6 +9,7 @@
 #include "psm/util/log.hpp"
 #include "psm/util/text.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <fcntl.h>
@@ -166,6 +167,16 @@ int run(int argc, char** argv, const DaemonSpec& spec, const DaemonFactory& fact
     if (::chdir(queue_dir.c_str()) < 0) msg_fatal("chdir(\"%s\"): %s", queue_dir.c_str(), errno_text());
 
     boost::asio::io_context io(1);
+    // The maillog_file lines of one turn of the loop go out in one write;
+    // batching ends before the loop is gone.
+    struct BatchedLog {
+        explicit BatchedLog(boost::asio::io_context& io) {
+            log_batch_writes([&io] { boost::asio::post(io, [] { log_flush(); }); });
+        }
+        ~BatchedLog() { log_batch_writes({}); }
+        BatchedLog(const BatchedLog&) = delete;
+        BatchedLog& operator=(const BatchedLog&) = delete;
+    } batched_log(io);
     DaemonHost host(io, config, spec, options);
 
     // Descriptors from master: close-on-exec, and ours from here on.

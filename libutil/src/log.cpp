@@ -1,10 +1,13 @@
 // Process-wide logger behind msg_info() and friends: formats, sanitises and
-// writes one line per call to syslog or to maillog_file (one write(2) per
-// line with O_APPEND, so concurrent daemons never interleave partial lines).
+// writes each line to syslog or appends it to maillog_file (O_APPEND, whole
+// lines per write(2), so concurrent daemons never interleave partial lines).
+// An event-driven daemon may batch the file's info lines per turn of its
+// loop (log_batch_writes); warnings and worse are written at once.
 #include "psm/util/log.hpp"
 #include "psm/util/process_id.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -13,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
@@ -39,9 +43,29 @@ constexpr Facility kFacilities[] = {
 
 enum class Severity { info, warning, error, fatal, panic };
 
+void logger_flush();
+
 class Logger {
 public:
-    ~Logger() { close_file(); }
+    Logger() {
+        // No line may wait across a fork: the child would write it again.
+        ::pthread_atfork([] { logger_flush(); }, nullptr, nullptr);
+    }
+    ~Logger() {
+        flush();
+        close_file();
+    }
+
+    void batch_writes(std::function<void()> schedule_flush) {
+        std::lock_guard<std::mutex> serialised(emit_mutex_);
+        write_pending();
+        schedule_flush_ = std::move(schedule_flush);
+    }
+
+    void flush() {
+        std::lock_guard<std::mutex> serialised(emit_mutex_);
+        write_pending();
+    }
 
     void configure(const LogConfig& config) {
         int facility = -1;
@@ -143,7 +167,18 @@ private:
             line += "]: ";
             line += text;
             line += '\n';
-            write_all(fd_, line);
+            if (schedule_flush_ && severity == Severity::info) {
+                const bool first = pending_.empty();
+                pending_ += line;
+                if (pending_.size() >= kMaxPending) {
+                    write_pending();
+                } else if (first) {
+                    schedule_flush_();
+                }
+            } else {
+                write_pending(); // what came first goes first
+                write_all(fd_, line);
+            }
         } else {
             ::syslog(syslog_priority(severity), "%s", text.c_str());
         }
@@ -179,7 +214,15 @@ private:
         }
     }
 
+    // Called with emit_mutex_ held.
+    void write_pending() {
+        if (pending_.empty()) return;
+        if (fd_ >= 0) write_all(fd_, pending_);
+        pending_.clear();
+    }
+
     void close_file() {
+        write_pending();
         if (owns_fd_ && fd_ >= 0) ::close(fd_);
         fd_ = -1;
         owns_fd_ = false;
@@ -194,6 +237,9 @@ private:
     std::string host_ = "localhost";
     std::time_t stamp_time_ = -1;
     char stamp_[32] = {};
+    static constexpr std::size_t kMaxPending = 32 * 1024;
+    std::string pending_;                  // batched lines not yet written
+    std::function<void()> schedule_flush_; // set while batching
     std::mutex emit_mutex_;
 };
 
@@ -201,6 +247,8 @@ Logger& logger() {
     static Logger instance;
     return instance;
 }
+
+void logger_flush() { logger().flush(); }
 
 bool throw_on_fatal = false;
 
@@ -220,6 +268,10 @@ bool throw_on_fatal = false;
 void log_configure(const LogConfig& config) { logger().configure(config); }
 
 const std::string& log_tag() { return logger().tag(); }
+
+void log_batch_writes(std::function<void()> schedule_flush) { logger().batch_writes(std::move(schedule_flush)); }
+
+void log_flush() { logger().flush(); }
 
 void log_throw_on_fatal(bool enable) { throw_on_fatal = enable; }
 

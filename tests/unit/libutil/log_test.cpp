@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -87,6 +88,52 @@ TEST_CASE("very long lines are logged whole", "[log]") {
     REQUIRE(lines.size() == 1);
     CHECK(lines[0].size() > 5000);
     CHECK(lines[0].substr(lines[0].size() - 5) == "x|end");
+}
+
+TEST_CASE("batched info lines are written together, in order, never twice", "[log]") {
+    TempLog file;
+    psm::log_configure(file_config("postfix", "postscreen", file.path, "mx"));
+    int scheduled = 0;
+    psm::log_batch_writes([&scheduled] { ++scheduled; });
+    psm::msg_info("one");
+    psm::msg_info("two");
+    CHECK(scheduled == 1); // once for the first line kept
+    CHECK(read_lines(file.path).empty());
+    psm::log_flush();
+    REQUIRE(read_lines(file.path).size() == 2);
+
+    // A warning writes what was kept first, then itself.
+    psm::msg_info("three");
+    CHECK(scheduled == 2);
+    psm::msg_warn("four");
+    auto lines = read_lines(file.path);
+    REQUIRE(lines.size() == 4);
+    CHECK(lines[2].substr(lines[2].size() - 8) == "]: three");
+    CHECK(lines[3].substr(lines[3].size() - 16) == "]: warning: four");
+
+    // A forked child does not write its parent's kept lines again.
+    psm::msg_info("five");
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        psm::log_flush();
+        ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(read_lines(file.path).size() == 5); // written by the fork, once
+
+    // 32 KiB of kept lines go out without waiting for the flush.
+    const std::string chunk(1000, 'y');
+    for (int i = 0; i < 40; ++i)
+        psm::msg_info("%s", chunk.c_str());
+    CHECK(read_lines(file.path).size() > 5);
+
+    // Ending the batching writes what is kept.
+    psm::log_batch_writes({});
+    CHECK(read_lines(file.path).size() == 45);
+    psm::msg_info("six");
+    CHECK(read_lines(file.path).size() == 46);
 }
 
 TEST_CASE("fatal can be turned into an exception for tests", "[log]") {

@@ -3,6 +3,7 @@
 // "Mon DD HH:MM:SS host postfix/<program>[pid]: text" (postlogd's shape).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,17 @@ struct LogConfig {
 // unknown facility name and std::system_error when maillog_file can't be
 // opened; the previous configuration stays in effect in both cases.
 void log_configure(const LogConfig& config);
+
+// For an event-driven process: maillog_file lines of severity info are kept
+// and written together (whole lines, one write(2)) by log_flush(), which
+// schedule_flush must arrange to run soon (e.g. post it to the event loop);
+// it is called, from the logging thread, when a first line is kept. Warnings
+// and worse write what is kept and themselves at once, as do 32 KiB of kept
+// lines, a fork and the process's normal exit; an abnormal end loses what
+// its last turn kept. An empty function ends batching (writing what is kept).
+// Syslog lines are never kept.
+void log_batch_writes(std::function<void()> schedule_flush);
+void log_flush();
 
 // The "postfix/program" tag currently in use.
 const std::string& log_tag();
