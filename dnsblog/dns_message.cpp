@@ -28,7 +28,6 @@ std::uint16_t get16(std::span<const std::uint8_t> m, std::size_t at) {
     return static_cast<std::uint16_t>((m[at] << 8) | m[at + 1]);
 }
 
-
 std::string lower_name(std::string_view name) {
     std::string out(name);
     if (!out.empty() && out.back() == '.') out.pop_back();
@@ -151,7 +150,6 @@ bool unescape(std::string_view text, std::size_t& i, std::uint8_t& byte) {
     byte = static_cast<std::uint8_t>(text[i++]);
     return true;
 }
-
 
 } // namespace
 
@@ -294,7 +292,8 @@ AnswerCheck parse_answer(std::span<const std::uint8_t> message, std::uint16_t id
             if (rr.type != kTypeCname || rr.owner != chain.back()) continue;
             std::size_t at = rr.rdata;
             std::string target;
-            wire.name(at, &target); // checked with the record
+            // (The record's check has read this name already.)
+            wire.name(at, &target);
             if (std::find(chain.begin(), chain.end(), target) != chain.end()) break; // loop
             chain.push_back(std::move(target));
             extended = true;

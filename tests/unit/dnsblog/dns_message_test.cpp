@@ -100,7 +100,7 @@ void lower(int& slot, int ttl) {
 }
 
 AnswerCheck ldns_parse_answer(std::span<const std::uint8_t> message, std::uint16_t id, std::string_view name,
-                         std::uint16_t type, DnsAnswer& out) {
+                              std::uint16_t type, DnsAnswer& out) {
     // Header and question by hand: a datagram that is not the answer to our
     // question is ignored (as the stub resolver does), whatever else it holds.
     if (message.size() < kHeaderSize || (message[2] & 0x80) == 0 || get16(message, 4) != 1)
