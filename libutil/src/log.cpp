@@ -43,13 +43,11 @@ constexpr Facility kFacilities[] = {
 
 enum class Severity { info, warning, error, fatal, panic };
 
-void logger_flush();
-
 class Logger {
 public:
     Logger() {
         // No line may wait across a fork: the child would write it again.
-        ::pthread_atfork([] { logger_flush(); }, nullptr, nullptr);
+        ::pthread_atfork([] { log_flush(); }, nullptr, nullptr);
     }
     ~Logger() {
         flush();
@@ -247,8 +245,6 @@ Logger& logger() {
     static Logger instance;
     return instance;
 }
-
-void logger_flush() { logger().flush(); }
 
 bool throw_on_fatal = false;
 
