@@ -44,19 +44,10 @@ HandoffResult pass_connection(const std::string& service, int client_fd, const E
         error = errno;
         return HandoffResult::connect_failed;
     }
-    if (int err = send_fd(fd.get(), client_fd); err != 0) {
+    // The attributes ride in the descriptor's sendmsg(): the same bytes as
+    // stock's two writes, and smtpd finds them there when it wakes up.
+    if (int err = send_fd(fd.get(), client_fd, handoff_attributes(endpoint)); err != 0) {
         error = err;
-        return HandoffResult::pass_failed;
-    }
-    // Right after the descriptor, as stock: a fresh socket's buffer takes
-    // these ~100 bytes at once.
-    const std::string attrs = handoff_attributes(endpoint);
-    ssize_t n;
-    do
-        n = ::send(fd.get(), attrs.data(), attrs.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    while (n < 0 && errno == EINTR);
-    if (n != static_cast<ssize_t>(attrs.size())) {
-        error = n < 0 ? errno : EAGAIN;
         return HandoffResult::pass_failed;
     }
     channel = std::move(fd);

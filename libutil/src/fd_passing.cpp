@@ -23,7 +23,7 @@ union ControlBuffer {
 
 } // namespace
 
-int send_fd(int sock, int fd_to_send) {
+int send_fd(int sock, int fd_to_send, std::string_view trailer) {
     union {
         cmsghdr align;
         char bytes[CMSG_SPACE(sizeof(int))];
@@ -31,13 +31,15 @@ int send_fd(int sock, int fd_to_send) {
     std::memset(&control, 0, sizeof(control));
 
     char data = 0;
-    iovec iov{};
-    iov.iov_base = &data;
-    iov.iov_len = 1;
+    iovec iov[2]{};
+    iov[0].iov_base = &data;
+    iov[0].iov_len = 1;
+    iov[1].iov_base = const_cast<char*>(trailer.data());
+    iov[1].iov_len = trailer.size();
 
     msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
+    msg.msg_iov = iov;
+    msg.msg_iovlen = trailer.empty() ? 1 : 2;
     msg.msg_control = control.bytes;
     msg.msg_controllen = CMSG_SPACE(sizeof(int));
 
@@ -49,7 +51,8 @@ int send_fd(int sock, int fd_to_send) {
 
     bool retried = false;
     for (;;) {
-        if (::sendmsg(sock, &msg, MSG_NOSIGNAL) >= 0) return 0;
+        const ssize_t n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+        if (n >= 0) return static_cast<std::size_t>(n) == 1 + trailer.size() ? 0 : EAGAIN;
         int err = errno;
         if (err == EINTR) continue;
         if (err == EAGAIN || err == EWOULDBLOCK || err == EPIPE || err == ECONNRESET || err == EBADF || retried)

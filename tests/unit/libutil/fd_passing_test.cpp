@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <string>
 
 namespace {
 
@@ -73,6 +74,40 @@ TEST_CASE("the wire carries exactly one 0x00 data byte", "[fd_passing]") {
     // A plain read sees the data byte (and the descriptor is discarded).
     CHECK(::recv(sock.b.get(), buf, sizeof(buf), MSG_DONTWAIT) == 1);
     CHECK(buf[0] == 0);
+}
+
+TEST_CASE("a trailer follows the data byte in the same send, and the receiver reads it after the descriptor",
+          "[fd_passing]") {
+    Pair sock;
+    Pair payload;
+    const std::string attrs("client_address\0"
+                            "127.0.0.1\0\0",
+                            27);
+    REQUIRE(psm::send_fd(sock.a.get(), payload.a.get(), attrs) == 0);
+    // One recvmsg() of one byte, as stock's unix_recv_fd: the descriptor
+    // comes with the first byte, the rest stays in the stream.
+    psm::UniqueFd got;
+    REQUIRE(psm::recv_fd(sock.b.get(), got) == 0);
+    CHECK(same_file(got.get(), payload.a.get()));
+    char buf[64];
+    REQUIRE(::recv(sock.b.get(), buf, sizeof(buf), MSG_DONTWAIT) == static_cast<ssize_t>(attrs.size()));
+    CHECK(std::string(buf, attrs.size()) == attrs);
+    // Nothing else: no second descriptor, no second data byte.
+    CHECK(::recv(sock.b.get(), buf, sizeof(buf), MSG_DONTWAIT) < 0);
+    CHECK(errno == EAGAIN);
+}
+
+TEST_CASE("a trailer the socket buffer cannot take at once is EAGAIN", "[fd_passing]") {
+    Pair sock(SOCK_NONBLOCK);
+    int size = 4096;
+    REQUIRE(::setsockopt(sock.a.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) == 0);
+    const std::string big(1 << 20, 'x');
+    CHECK(psm::send_fd(sock.a.get(), STDIN_FILENO, big) == EAGAIN);
+    // The receiver gets the descriptor and what fitted, never all of it.
+    psm::UniqueFd got;
+    CHECK(psm::recv_fd(sock.b.get(), got) == 0);
+    std::string rest(big.size(), '\0');
+    CHECK(::recv(sock.b.get(), rest.data(), rest.size(), MSG_DONTWAIT) < static_cast<ssize_t>(big.size()));
 }
 
 TEST_CASE("would-block is EAGAIN on a non-blocking socket", "[fd_passing]") {

@@ -8,12 +8,19 @@
 
 #include "psm/util/unique_fd.hpp"
 
+#include <string_view>
+
 namespace psm {
 
 // Sends fd_to_send. Returns 0, or an errno value (EAGAIN, EPIPE, ...). If the
 // first sendmsg() fails for another reason, it is retried once with the
 // smaller control length CMSG_LEN (Postfix's workaround for old kernels).
-int send_fd(int sock, int fd_to_send);
+// `trailer` (e.g. the attribute list that follows the descriptor) goes in
+// the same sendmsg() after the data byte: the peer reads the same byte
+// stream as after two sends, with one system call less on each side of a
+// wake-up. It must fit the socket's buffer at once: a short send is EAGAIN
+// (the descriptor may then have gone; the caller gives the connection up).
+int send_fd(int sock, int fd_to_send, std::string_view trailer = {});
 
 // Receives one descriptor (close-on-exec set) into out. Returns 0, or an
 // errno value: EAGAIN (nothing yet), ENOMSG (the peer closed the connection
