@@ -79,18 +79,16 @@ public:
     const std::string& name() const { return name_; }
 
     void lookup(const std::string& key, LookupHandler done) {
-        if (closed_) return answer_later(std::move(done), std::nullopt);
+        if (closed_) return answer_now(done, std::nullopt);
         if (inline_) {
             DictLookup result = inline_->lookup(key);
             if (result.failed() && lookup_error_.allow(std::time(nullptr)))
                 msg_warn("%s: cache lookup for '%s' failed due to error", name_.c_str(), key.c_str());
-            return answer_later(std::move(done), result.found()
-                                                     ? std::optional<CacheRecord>(CacheRecord::decode(result.value))
-                                                     : std::nullopt);
+            return answer_now(done, result.found() ? std::optional<CacheRecord>(CacheRecord::decode(result.value))
+                                                   : std::nullopt);
         }
         if (const std::optional<std::string>* known = recent_.find(key))
-            return answer_later(std::move(done),
-                                *known ? std::optional<CacheRecord>(CacheRecord::decode(**known)) : std::nullopt);
+            return answer_now(done, *known ? std::optional<CacheRecord>(CacheRecord::decode(**known)) : std::nullopt);
         std::uint64_t id = next_id_++;
         auto pushed = queue_.push_lookup(id, key);
         switch (pushed.result) {
@@ -100,13 +98,13 @@ public:
             wake_worker_soon();
             break;
         case CacheQueue::LookupPush::Result::answered:
-            answer_later(std::move(done), CacheRecord::decode(pushed.value));
+            answer_now(done, CacheRecord::decode(pushed.value));
             break;
         case CacheQueue::LookupPush::Result::full:
             if (lookup_full_.allow(std::time(nullptr)))
                 msg_warn("%s: %zu cache lookups are waiting - not looking up %s", name_.c_str(), kMaxPendingLookups,
                          key.c_str());
-            answer_later(std::move(done), std::nullopt);
+            answer_now(done, std::nullopt);
             break;
         }
     }
@@ -218,6 +216,10 @@ private:
     void answer_later(LookupHandler done, std::optional<CacheRecord> record) {
         boost::asio::post(io_, [done = std::move(done), record] { done(record); });
     }
+
+    // An answer at hand on the event loop is given at once: a PASS OLD
+    // client is then handed off in the turn it was accepted in.
+    static void answer_now(const LookupHandler& done, std::optional<CacheRecord> record) { done(std::move(record)); }
 
     void deliver(CacheDelivery&& d) {
         emit(d.log.lines);

@@ -5,8 +5,8 @@
 //
 // Threads: lookup(), update(), start_cleanup(), flush() and close() are
 // called on the io_context's thread; they only hand requests to the worker
-// under a short mutex. Lookup answers (and flush() callbacks) are posted back
-// to the io_context; no user callback ever runs on the worker. When the
+// under a short mutex. The worker's lookup answers (and flush() callbacks)
+// are posted back to the io_context; no user callback ever runs on the worker. When the
 // file cannot be opened (stock's "error: open database ..."), the unusable
 // stand-in table is used on the io_context's thread instead: every access
 // fails at once with stock's warnings, and the cleanup walk fails as stock's.
@@ -81,9 +81,12 @@ public:
     // "btree:/var/lib/postfix/postscreen_cache".
     const std::string& name() const;
 
-    // Looks up a client address; `done` runs later on the io_context with the
-    // decoded record, or nullopt when there is none (or the lookup failed:
-    // stock's rate-limited warning is logged). After close(), answers nullopt.
+    // Looks up a client address; `done` gets the decoded record, or nullopt
+    // when there is none (or the lookup failed: stock's rate-limited warning
+    // is logged). It runs before lookup() returns when the answer is at hand
+    // on the event loop (a kept record, a queued update, a failure, a full
+    // queue, after close()); otherwise later from the io_context, once the
+    // worker has read the file (or close() gave up waiting: nullopt).
     using LookupHandler = std::function<void(std::optional<CacheRecord>)>;
     void lookup(const std::string& client_addr, LookupHandler done);
 
