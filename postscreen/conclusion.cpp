@@ -69,11 +69,8 @@ void Session::hand_off() {
         return handoff_failed(false);
     }
     phase_ = Phase::handoff;
-    handoff_ = std::make_unique<HandoffState>(server_.io());
-    boost::system::error_code ec;
-    handoff_->channel.assign(channel.release(), ec);
-    server_.post_queue_enter();
-    handoff_->counted = true;
+    handoff_ = std::make_unique<HandoffState>();
+    handoff_->channel = std::move(channel);
     wait_handoff_ack();
 }
 
@@ -103,6 +100,20 @@ bool Session::retry_hand_off() {
 // smtpd closes the channel once it has the socket; until then the session
 // counts in the post-queue and keeps its copy of the client socket.
 void Session::wait_handoff_ack() {
+    handoff_->ticket = server_.handoffs().watch(
+        handoff_->channel.get(),
+        [](void* p) {
+            auto& s = *static_cast<Session*>(p);
+            auto keep = s.shared_from_this();
+            s.handoff_->ticket = 0;
+            s.finish();
+        },
+        this);
+    // smtpd has the socket whether or not its close can be watched (no
+    // memory for the watch): then the session just ends here.
+    if (handoff_->ticket == 0) return finish();
+    server_.post_queue_enter();
+    handoff_->counted = true;
     server_.timers().arm(
         timer_, kHandoffAckTimeout,
         [](void* p) {
@@ -113,11 +124,6 @@ void Session::wait_handoff_ack() {
             s.finish();
         },
         this);
-    handoff_->channel.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                                 [self = shared_from_this()](const boost::system::error_code&) {
-                                     if (self->phase_ != Phase::handoff) return;
-                                     self->finish();
-                                 });
 }
 
 void Session::handoff_failed(bool connect_error) {

@@ -275,8 +275,9 @@ void Session::finish() {
     if (smtp_) smtp_->reader.stop();
     if (handoff_) {
         if (handoff_->counted) server_.post_queue_leave();
-        boost::system::error_code ignored;
-        handoff_->channel.close(ignored);
+        if (handoff_->ticket != 0) server_.handoffs().cancel(handoff_->ticket, handoff_->channel.get());
+        handoff_->ticket = 0;
+        handoff_->channel.reset();
     }
     close_client();
     if (client_) {

@@ -5,8 +5,9 @@
 #include "session.hpp"
 
 #include "psm/util/asio_line_reader.hpp"
+#include "psm/util/unique_fd.hpp"
 
-#include <boost/asio/posix/stream_descriptor.hpp>
+#include <cstdint>
 
 namespace psm::postscreen {
 
@@ -30,9 +31,9 @@ struct Session::SmtpState {
 
 // Waiting for smtpd to close the hand-off channel.
 struct Session::HandoffState {
-    explicit HandoffState(boost::asio::io_context& io) : channel(io) {}
-    boost::asio::posix::stream_descriptor channel;
-    bool counted = false; // in the post-queue
+    UniqueFd channel;
+    std::uint64_t ticket = 0; // the server's HandoffWatch watches `channel`
+    bool counted = false;     // in the post-queue
 };
 
 } // namespace psm::postscreen
