@@ -27,11 +27,13 @@ constexpr std::size_t kMaxOutput = 1 << 20;        // bytes of unsent replies, t
 class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
 public:
     ClientConnection(DnsblogDaemon& daemon, Connection connection, std::uint64_t id)
-        : daemon_(daemon), alive_(daemon.alive_), conn_(std::move(connection)), id_(id), idle_(daemon.host_.io()) {}
+        : daemon_(daemon), alive_(daemon.alive_), conn_(std::move(connection)),
+          socket_(conn_.take_socket(daemon.host_.io())), id_(id), idle_(daemon.host_.io()) {}
 
     ~ClientConnection() = default;
 
     void start() {
+        if (!socket_.is_open()) return close();
         arm_idle();
         read();
     }
@@ -63,11 +65,11 @@ private:
     void read() {
         if (reading_ || closed_ || eof_ || stop_reading_ || draining_ || paused()) return;
         reading_ = true;
-        conn_.socket.async_read_some(asio::buffer(buf_),
-                                     [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-                                         self->reading_ = false;
-                                         self->on_read(ec, n);
-                                     });
+        socket_.async_read_some(asio::buffer(buf_),
+                                [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                                    self->reading_ = false;
+                                    self->on_read(ec, n);
+                                });
     }
 
     void on_read(const boost::system::error_code& ec, std::size_t n) {
@@ -152,7 +154,7 @@ private:
         if (writing_active_ || out_.empty() || closed_) return;
         writing_active_ = true;
         writing_.swap(out_);
-        asio::async_write(conn_.socket, asio::buffer(writing_),
+        asio::async_write(socket_, asio::buffer(writing_),
                           [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                               self->writing_active_ = false;
                               self->writing_.clear();
@@ -175,7 +177,7 @@ private:
         closed_ = true;
         idle_.cancel();
         boost::system::error_code ignored;
-        conn_.socket.close(ignored);
+        socket_.close(ignored);
         conn_.slot.release();
         // The daemon holds the last reference: drop it outside this call.
         asio::post(daemon_.host_.io(), [daemon = &daemon_, alive = alive_, id = id_] {
@@ -185,7 +187,8 @@ private:
 
     DnsblogDaemon& daemon_;
     std::shared_ptr<bool> alive_; // the daemon's
-    Connection conn_;
+    Connection conn_;             // its slot
+    Connection::Socket socket_;
     std::uint64_t id_;
     Deadline idle_;
     AttrDecoder decoder_;

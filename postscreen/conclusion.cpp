@@ -57,7 +57,7 @@ void Session::hand_off() {
     const std::string& service = server_.settings().smtpd_service;
     UniqueFd channel;
     int error = 0;
-    switch (pass_connection(service, socket_.native_handle(), endpoint_, channel, error)) {
+    switch (pass_connection(service, client_fd(), endpoint_, channel, error)) {
     case HandoffResult::ok:
         break;
     case HandoffResult::connect_failed:

@@ -72,7 +72,7 @@ void Session::start_early() {
 // client input or a hangup during the wait.
 void Session::watch_pregreet() {
     watching_ = true;
-    socket_.async_wait(Socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
+    socket().async_wait(Socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
         self->watching_ = false;
         if (self->phase_ != Phase::early || self->state_[Test::pregreet].done) return;
         if (ec) return self->hangup();
@@ -81,7 +81,7 @@ void Session::watch_pregreet() {
 }
 
 void Session::on_pregreet_readable() {
-    on_pregreet_input(peek_input(socket_.native_handle()));
+    on_pregreet_input(peek_input(client_fd()));
 }
 
 void Session::on_pregreet_input(ssize_t n) {
@@ -157,7 +157,7 @@ void Session::on_early_timer(void* self) {
     // when the event loop, late under load, gets to this timer before the
     // read event.
     if (s.state_[Test::pregreet].todo && !s.state_[Test::pregreet].done) {
-        if (ssize_t n = peek_input(s.socket_.native_handle()); !nothing_yet(n)) {
+        if (ssize_t n = peek_input(s.client_fd()); !nothing_yet(n)) {
             if (s.watching_) {
                 boost::system::error_code ignored;
                 s.socket_.cancel(ignored);

@@ -56,13 +56,21 @@ ClientEndpoint Endpoint::text() const {
 }
 
 std::optional<Endpoint> endpoint_from_socket(int fd, bool ipv4_enabled) {
+    return endpoint_from_socket(fd, sockaddr_storage{}, 0, ipv4_enabled);
+}
+
+std::optional<Endpoint> endpoint_from_socket(int fd, const sockaddr_storage& peer, socklen_t peer_length,
+                                             bool ipv4_enabled) {
     Endpoint ep;
     std::string why;
-    sockaddr_storage ss{};
-    socklen_t len = sizeof(ss);
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) {
-        msg_warn("getpeername: %s -- dropping this connection", std::strerror(errno));
-        return std::nullopt;
+    sockaddr_storage ss = peer;
+    socklen_t len = peer_length;
+    if (len == 0) {
+        len = sizeof(ss);
+        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) {
+            msg_warn("getpeername: %s -- dropping this connection", std::strerror(errno));
+            return std::nullopt;
+        }
     }
     if (!format_sockaddr(ss, len, ipv4_enabled, ep.client_addr, ep.client_port, why)) {
         msg_warn("cannot convert client address/port to string: %s -- dropping this connection", why.c_str());

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include <sys/socket.h>
+
 namespace psm::postscreen {
 
 struct ClientEndpoint;
@@ -32,6 +34,9 @@ inline constexpr std::string_view kNoResourcesReply = "421 4.3.2 No system resou
 // From the socket itself. Logs e.g. "getpeername: %m -- dropping this
 // connection" and returns nullopt on failure.
 std::optional<Endpoint> endpoint_from_socket(int fd, bool ipv4_enabled);
+// The same with the peer address accept() gave (peer_length 0: unknown).
+std::optional<Endpoint> endpoint_from_socket(int fd, const sockaddr_storage& peer, socklen_t peer_length,
+                                             bool ipv4_enabled);
 
 // Reads the PROXY header of a readable socket: one MSG_PEEK, parse, then
 // consume exactly the header. A LOCAL (v2) header yields the socket's own

@@ -92,7 +92,7 @@ bool Server::use_haproxy() {
 
 void Server::accept(Connection connection) {
     check_tables();
-    auto session = std::make_shared<Session>(*this, std::move(connection.socket), std::move(connection.slot));
+    auto session = std::make_shared<Session>(*this, std::move(connection));
     adopt(session);
     session->start();
 }

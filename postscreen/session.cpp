@@ -15,8 +15,13 @@
 
 namespace psm::postscreen {
 
-Session::Session(Server& server, Socket socket, ClientSlot slot)
-    : server_(server), socket_(std::move(socket)), slot_(std::move(slot)) {}
+Session::Session(Server& server, Connection connection)
+    : server_(server), connection_(std::move(connection)), socket_(server.io()) {}
+
+Session::Socket& Session::socket() {
+    if (!socket_.is_open() && connection_.fd) socket_ = connection_.take_socket(server_.io());
+    return socket_;
+}
 
 // Everything that refers to the server is released by finish()/abort().
 Session::~Session() = default;
@@ -25,10 +30,9 @@ Session::~Session() = default;
 
 void Session::start() {
     auto keep = shared_from_this();
-    boost::system::error_code ignored;
-    socket_.non_blocking(true, ignored);
     if (server_.use_haproxy()) return start_proxy_wait();
-    std::optional<Endpoint> ep = endpoint_from_socket(socket_.native_handle(), server_.settings().ipv4);
+    std::optional<Endpoint> ep =
+        endpoint_from_socket(client_fd(), connection_.peer, connection_.peer_length, server_.settings().ipv4);
     if (!ep) return endpoint_failed();
     connected(std::move(*ep));
 }
@@ -44,12 +48,12 @@ void Session::start_proxy_wait() {
         },
         this);
     watching_ = true;
-    socket_.async_wait(Socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
+    socket().async_wait(Socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
         self->watching_ = false;
         if (ec || self->phase_ != Phase::endpoint) return;
         self->timer_.cancel();
         const CoreSettings& s = self->server_.settings();
-        std::optional<Endpoint> ep = endpoint_from_proxy(self->socket_.native_handle(), s.ipv4, s.ipv6);
+        std::optional<Endpoint> ep = endpoint_from_proxy(self->client_fd(), s.ipv4, s.ipv6);
         if (!ep) return self->endpoint_failed();
         self->connected(std::move(*ep));
     });
@@ -57,8 +61,8 @@ void Session::start_proxy_wait() {
 
 void Session::endpoint_failed() {
     // Best effort, raw: no footer, no soft_bounce; no CONNECT, no DISCONNECT.
-    ssize_t ignored = ::send(socket_.native_handle(), kNoResourcesReply.data(), kNoResourcesReply.size(),
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t ignored =
+        ::send(client_fd(), kNoResourcesReply.data(), kNoResourcesReply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)ignored;
     finish();
 }
@@ -86,7 +90,7 @@ void Session::connected(Endpoint endpoint) {
     }
     // Descriptor headroom (psmaster; stock dies at the limit): refused as
     // stock refuses at the pre-queue limit.
-    if (server_.descriptors_low(socket_.native_handle())) {
+    if (server_.descriptors_low(client_fd())) {
         msg_info("reject: connect from %s: all screening ports busy", addr_port().c_str());
         return drop("421 4.3.2 All screening ports are busy");
     }
@@ -218,7 +222,7 @@ bool Session::send(std::string_view bytes) {
     if (out.empty()) return true;
     ssize_t n;
     do
-        n = ::send(socket_.native_handle(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        n = ::send(client_fd(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     while (n < 0 && errno == EINTR);
     if (n < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -263,6 +267,7 @@ void Session::hangup() {
 void Session::close_client() {
     boost::system::error_code ignored;
     socket_.close(ignored); // also cancels a pending readiness wait
+    connection_.fd.reset();
     watching_ = false;
 }
 
@@ -289,7 +294,7 @@ void Session::finish() {
         server_.detach(endpoint_.client_addr, *client_);
     }
     client_ = nullptr;
-    slot_.release();
+    connection_.slot.release();
     server_.release(*this);
     // The engine and reader go with the session: a completion still queued
     // only holds the (now closed) session.

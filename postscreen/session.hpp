@@ -43,7 +43,7 @@ public:
     using Socket = Connection::Socket;
     using Clock = std::chrono::steady_clock;
 
-    Session(Server& server, Socket socket, ClientSlot slot);
+    Session(Server& server, Connection connection);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -109,9 +109,14 @@ private:
     std::string after() const;               // time since the phase started, stock format
     std::string addr_port() const;           // "[addr]:port"
 
+    // The client's socket: a plain descriptor in connection_ until a phase
+    // waits on it (a PASS OLD client never does), then socket_.
+    int client_fd() { return socket_.is_open() ? socket_.native_handle() : connection_.fd.get(); }
+    Socket& socket();
+
     Server& server_;
+    Connection connection_; // the descriptor (until socket()), the peer address, the slot
     Socket socket_;
-    ClientSlot slot_;
     Endpoint endpoint_;
     ClientEntry* client_ = nullptr;
     SessionState state_;
@@ -122,11 +127,11 @@ private:
     std::unique_ptr<SmtpState> smtp_;       // SMTP engine phase
     std::unique_ptr<HandoffState> handoff_; // waiting for smtpd to take the socket
     Phase phase_ = Phase::endpoint;
-    bool watching_ = false;      // a readiness wait on the socket is outstanding
-    bool attached_ = false;      // counted in the server's tables
-    bool pregreet_seen_ = false; // the early bytes were logged (PREGREET)
-    bool stress_wait_ = false;   // this session's waits use the stress values
-    bool in_early_phase_ = true; // for the HANGUP phase name
+    bool watching_ = false;            // a readiness wait on the socket is outstanding
+    bool attached_ = false;            // counted in the server's tables
+    bool pregreet_seen_ = false;       // the early bytes were logged (PREGREET)
+    bool stress_wait_ = false;         // this session's waits use the stress values
+    bool in_early_phase_ = true;       // for the HANGUP phase name
     std::uint8_t handoff_retries_ = 0; // connects refused with EAGAIN so far
 };
 

@@ -34,7 +34,7 @@ void Session::on_command_timer(void* self) {
 void Session::read_commands() {
     // The reader delivers nothing after stop() or its destruction, so the
     // handler may use `this`; it keeps the session alive while it runs.
-    smtp_->reader.start(socket_, [this](const ReadEvent& event) -> bool {
+    smtp_->reader.start(socket(), [this](const ReadEvent& event) -> bool {
         auto keep = shared_from_this();
         if (phase_ != Phase::smtp) return false;
         switch (event.kind) {

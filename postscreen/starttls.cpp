@@ -225,14 +225,14 @@ void Session::start_tls() {
     timer_.cancel();
     smtp_->reader.stop();
     TlsproxyRequest::start(server_.io(), server_.settings().tlsproxy_service, addr_port(),
-                           server_.engine_settings().command_time_limit_normal, socket_.native_handle(),
+                           server_.engine_settings().command_time_limit_normal, client_fd(),
                            [this, keep = shared_from_this()](bool ok, TlsproxyRequest::Socket plaintext) {
                                tls_finished(ok, std::move(plaintext));
                            });
 }
 
 void Session::tls_finished(bool ok, Socket plaintext) {
-    if (phase_ != Phase::smtp || !socket_.is_open()) return; // closed meanwhile (process exit)
+    if (phase_ != Phase::smtp || client_fd() < 0) return; // closed meanwhile (process exit)
     if (!ok) {
         if (!send(smtp_->engine.starttls_unavailable())) return hangup();
     } else {

@@ -34,18 +34,17 @@ std::chrono::seconds clamp_timeout(int seconds) {
 
 } // namespace
 
-Session::Session(const ServerContext* tls, Connection connection, const SessionPolicy& policy)
-    : tls_(tls), conn_(std::move(connection)), policy_(policy),
-      setup_timer_(static_cast<asio::io_context&>(conn_.socket.get_executor().context())),
-      io_timer_(static_cast<asio::io_context&>(conn_.socket.get_executor().context())),
-      cipher_(conn_.socket.get_executor()), to_client_(policy.buffer_size), to_postscreen_(policy.buffer_size) {}
+Session::Session(asio::io_context& io, const ServerContext* tls, Connection connection, const SessionPolicy& policy)
+    : tls_(tls), conn_(std::move(connection)), socket_(conn_.take_socket(io)), policy_(policy), setup_timer_(io),
+      io_timer_(io), cipher_(io), to_client_(policy.buffer_size), to_postscreen_(policy.buffer_size) {}
 
 Session::~Session() = default;
 
 void Session::start() {
+    if (!socket_.is_open()) return finish();
     boost::system::error_code ignored;
-    conn_.socket.non_blocking(true, ignored);
-    async_attr_write(conn_.socket, {attr::send_str("protocol", "tlsproxy_protocol")}, policy_.init_timeout,
+    socket_.non_blocking(true, ignored);
+    async_attr_write(socket_, {attr::send_str("protocol", "tlsproxy_protocol")}, policy_.init_timeout,
                      [self = shared_from_this()](boost::system::error_code ec) {
                          if (self->phase_ == Phase::done) return;
                          if (ec) return self->finish();
@@ -54,7 +53,7 @@ void Session::start() {
 }
 
 void Session::read_request() {
-    async_attr_read(conn_.socket, "plaintext", policy_.init_timeout,
+    async_attr_read(socket_, "plaintext", policy_.init_timeout,
                     [self = shared_from_this()](AttrReadResult result) { self->on_request(std::move(result)); });
 }
 
@@ -95,7 +94,7 @@ void Session::on_request(AttrReadResult result) {
 }
 
 void Session::send_status(bool ready) {
-    async_attr_write(conn_.socket, {attr::send_int("status", ready ? 1 : 0)}, policy_.init_timeout,
+    async_attr_write(socket_, {attr::send_int("status", ready ? 1 : 0)}, policy_.init_timeout,
                      [self = shared_from_this(), ready](boost::system::error_code ec) {
                          if (self->phase_ == Phase::done) return;
                          if (ec) return self->finish();
@@ -115,7 +114,7 @@ void Session::wait_for_descriptor() {
             self->finish();
         });
     }
-    conn_.socket.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
+    socket_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
         if (self->phase_ != Phase::setup || ec == asio::error::operation_aborted) return;
         self->receive_descriptor();
     });
@@ -123,7 +122,7 @@ void Session::wait_for_descriptor() {
 
 void Session::receive_descriptor() {
     UniqueFd client;
-    int err = recv_fd(conn_.socket.native_handle(), client);
+    int err = recv_fd(socket_.native_handle(), client);
     if (err == EAGAIN || err == EINTR) return wait_for_descriptor();
     setup_timer_.cancel();
     if (err) {
@@ -143,12 +142,12 @@ void Session::wait_for_hangup() {
             if (auto self = weak.lock()) self->finish();
         });
     }
-    conn_.socket.async_read_some(asio::buffer(discard_),
-                                 [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                                     if (self->phase_ == Phase::done) return;
-                                     if (ec) return self->finish();
-                                     self->wait_for_hangup();
-                                 });
+    socket_.async_read_some(asio::buffer(discard_),
+                            [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                                if (self->phase_ == Phase::done) return;
+                                if (ec) return self->finish();
+                                self->wait_for_hangup();
+                            });
 }
 
 void Session::start_tls(UniqueFd client) {
@@ -287,35 +286,35 @@ void Session::start_plain_read() {
     to_client_.compact();
     if (to_client_.tail_size() == 0) return; // back-pressure: the client is slow
     plain_reading_ = true;
-    conn_.socket.async_read_some(asio::buffer(to_client_.tail(), to_client_.tail_size()),
-                                 [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                                     self->plain_reading_ = false;
-                                     if (self->phase_ == Phase::done) return;
-                                     if (ec) {
-                                         self->plain_eof_ = true;
-                                     } else {
-                                         self->to_client_.commit(n);
-                                         self->touch();
-                                     }
-                                     self->pump();
-                                 });
+    socket_.async_read_some(asio::buffer(to_client_.tail(), to_client_.tail_size()),
+                            [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                                self->plain_reading_ = false;
+                                if (self->phase_ == Phase::done) return;
+                                if (ec) {
+                                    self->plain_eof_ = true;
+                                } else {
+                                    self->to_client_.commit(n);
+                                    self->touch();
+                                }
+                                self->pump();
+                            });
 }
 
 void Session::start_plain_write() {
     if (plain_writing_ || plain_eof_ || to_postscreen_.empty()) return;
     plain_writing_ = true;
-    conn_.socket.async_write_some(asio::buffer(to_postscreen_.data(), to_postscreen_.size()),
-                                  [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                                      self->plain_writing_ = false;
-                                      if (self->phase_ == Phase::done) return;
-                                      if (ec) {
-                                          self->plain_eof_ = true;
-                                      } else {
-                                          self->to_postscreen_.consume(n);
-                                          self->touch();
-                                      }
-                                      self->pump();
-                                  });
+    socket_.async_write_some(asio::buffer(to_postscreen_.data(), to_postscreen_.size()),
+                             [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                                 self->plain_writing_ = false;
+                                 if (self->phase_ == Phase::done) return;
+                                 if (ec) {
+                                     self->plain_eof_ = true;
+                                 } else {
+                                     self->to_postscreen_.consume(n);
+                                     self->touch();
+                                 }
+                                 self->pump();
+                             });
 }
 
 void Session::arm_io_timer(std::chrono::steady_clock::duration timeout) {
@@ -355,7 +354,7 @@ void Session::finish() {
     cipher_.cancel(ignored);
     ssl_.reset(); // before its descriptor is closed
     cipher_.close(ignored);
-    conn_.socket.close(ignored);
+    socket_.close(ignored);
     conn_.slot.release();
 }
 

@@ -37,7 +37,7 @@ struct SessionPolicy {
 class Session : public std::enable_shared_from_this<Session> {
 public:
     // tls is nullptr when the server TLS engine is unavailable.
-    Session(const ServerContext* tls, Connection connection, const SessionPolicy& policy);
+    Session(boost::asio::io_context& io, const ServerContext* tls, Connection connection, const SessionPolicy& policy);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -68,7 +68,8 @@ private:
     void finish();
 
     const ServerContext* tls_;
-    Connection conn_;
+    Connection conn_; // its slot
+    Connection::Socket socket_;
     SessionPolicy policy_;
     Phase phase_ = Phase::setup;
     Request request_;

@@ -15,7 +15,7 @@ TlsProxy::TlsProxy(DaemonHost& host, SessionPolicy policy) : host_(host), policy
 }
 
 void TlsProxy::accept(Connection connection) {
-    std::make_shared<Session>(context_.get(), std::move(connection), policy_)->start();
+    std::make_shared<Session>(host_.io(), context_.get(), std::move(connection), policy_)->start();
 }
 
 bool TlsProxy::drain() {

@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,7 +40,16 @@ asio::generic::stream_protocol protocol_of(int fd) {
     return asio::generic::stream_protocol(ss.ss_family, 0);
 }
 
+// Makes a descriptor non-blocking (accept4() does it for accepted sockets).
+void set_non_blocking(int fd) {
+    int on = 1;
+    ::ioctl(fd, FIONBIO, &on);
+}
+
 constexpr auto kPassTimeout = std::chrono::seconds(100);
+// Connections accepted per readiness of a listener before other handlers
+// get their turn.
+constexpr int kAcceptBatch = 32;
 constexpr auto kEventReportInterval = std::chrono::seconds(1); // see report_event_connection()
 
 } // namespace
@@ -70,8 +80,8 @@ struct Core : std::enable_shared_from_this<Core> {
     std::vector<std::unique_ptr<Listener>> listeners;
     asio::steady_timer idle_timer, retire_timer;
     RateLimit accept_error_log{std::chrono::seconds(10)}; // rate limit of the error line
-    long max_idle = 0;                                         // seconds, 0 = never
-    long max_use = 0;                                          // 0 = unlimited
+    long max_idle = 0;                                    // seconds, 0 = never
+    long max_use = 0;                                     // 0 = unlimited
 
     int clients = 0;
     long uses = 0;
@@ -194,41 +204,79 @@ struct Core : std::enable_shared_from_this<Core> {
             arm(*l);
     }
 
+    // Accepts what is queued, from a handler of its own (never inside the
+    // caller: a session that ends may re-arm a single server), then waits
+    // for the listener to turn readable. Trying accept() before waiting
+    // matters: the reactor reports a listener's readiness by edges, and
+    // clients queued while none was accepted (busy, or a batch was
+    // full) make no new edge.
     void arm(Listener& l) {
         if (l.armed || draining || stopped || busy() || !l.acceptor.is_open()) return;
         l.armed = true;
-        l.acceptor.async_accept([self = shared_from_this(), &l](const boost::system::error_code& ec, Socket socket) {
+        asio::post(io, [self = shared_from_this(), &l] {
             l.armed = false;
-            self->accepted(l, ec, std::move(socket));
+            self->accept_queued(l);
         });
     }
 
-    void accepted(Listener& l, const boost::system::error_code& ec, Socket socket) {
-        if (stopped || draining) return;
-        if (ec) {
-            if (ec == asio::error::operation_aborted) return;
-            // A persistent error (EMFILE) is retried every 100 ms but logged
-            // at most once per 10 seconds.
-            if (ec != asio::error::would_block && ec != asio::error::try_again && accept_error_log.allow())
-                msg_error("accept connection: %s", ec.message().c_str());
-            l.retry_timer.expires_after(std::chrono::milliseconds(100));
-            l.retry_timer.async_wait([self = shared_from_this(), &l](const boost::system::error_code& e) {
-                if (!e) self->arm(l);
-            });
-            return;
+    void wait_for_clients(Listener& l) {
+        l.armed = true;
+        l.acceptor.async_wait(Acceptor::wait_read,
+                              [self = shared_from_this(), &l](const boost::system::error_code& ec) {
+                                  l.armed = false;
+                                  if (self->stopped || self->draining || ec == asio::error::operation_aborted) return;
+                                  if (ec) return self->accept_failed(l, ec.value());
+                                  self->accept_queued(l);
+                              });
+    }
+
+    // accept4() hands over the peer's address and a non-blocking socket:
+    // no getpeername() and no FIONBIO per client, as Asio's accept needs.
+    void accept_queued(Listener& l) {
+        if (l.armed) return; // a wait or retry is pending already
+        for (int i = 0; i < kAcceptBatch; ++i) {
+            if (draining || stopped || busy() || !l.acceptor.is_open()) return;
+            Connection conn;
+            socklen_t len = sizeof(conn.peer);
+            int fd = ::accept4(l.acceptor.native_handle(), reinterpret_cast<sockaddr*>(&conn.peer), &len,
+                               SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) {
+                const int err = errno;
+                if (err == EAGAIN || err == EWOULDBLOCK) return wait_for_clients(l);
+                // The client went away while queued, or a network error
+                // accept(2) passes on for the next connection: try the next.
+                if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == ENETDOWN || err == ENOPROTOOPT ||
+                    err == EHOSTDOWN || err == ENONET || err == EHOSTUNREACH || err == EOPNOTSUPP || err == ENETUNREACH)
+                    continue;
+                return accept_failed(l, err);
+            }
+            conn.fd.reset(fd);
+            if (l.pass) {
+                receive_passed(std::move(conn.fd));
+                continue;
+            }
+            conn.peer_length = len <= sizeof(conn.peer) ? len : 0;
+            deliver(std::move(conn));
         }
-        if (l.pass) {
-            receive_passed(std::move(socket));
-            arm(l);
-            return;
-        }
-        deliver(std::move(socket), {});
+        // More may be queued: after the handlers that are ready now.
         arm(l);
     }
 
+    // A persistent error (EMFILE) is retried every 100 ms but logged at most
+    // once per 10 seconds.
+    void accept_failed(Listener& l, int err) {
+        if (accept_error_log.allow()) msg_error("accept connection: %s", std::strerror(err));
+        l.armed = true;
+        l.retry_timer.expires_after(std::chrono::milliseconds(100));
+        l.retry_timer.async_wait([self = shared_from_this(), &l](const boost::system::error_code& e) {
+            l.armed = false;
+            if (!e) self->arm(l);
+        });
+    }
+
     // Hands a connection to the daemon with the status messages around it.
-    void deliver(Socket socket, AttrHash attrs) {
-        auto conn = make(std::move(socket), std::move(attrs));
+    void deliver(Connection base) {
+        auto conn = make(std::move(base));
         if (spec.kind == DaemonSpec::Kind::single) {
             notify(MasterStatus::taken);
             daemon->accept(std::move(conn));
@@ -257,18 +305,25 @@ struct Core : std::enable_shared_from_this<Core> {
         return true;
     }
 
-    Connection make(Socket socket, AttrHash attrs);
+    Connection make(Connection base);
 
     // -t pass: the accepted connection carries one descriptor and then an
     // attribute list (stock pass_accept_attr); it is closed afterwards.
-    void receive_passed(Socket socket) {
+    void receive_passed(UniqueFd carrier) {
         struct PassOp {
             Socket carrier;
             asio::steady_timer timer;
             UniqueFd fd;
-            PassOp(Socket s, asio::io_context& io) : carrier(std::move(s)), timer(io) {}
+            PassOp(asio::io_context& io) : carrier(io), timer(io) {}
         };
-        auto op = std::make_shared<PassOp>(std::move(socket), io);
+        auto op = std::make_shared<PassOp>(io);
+        boost::system::error_code ec;
+        op->carrier.assign(asio::generic::stream_protocol(AF_UNIX, 0), carrier.get(), ec);
+        if (ec) {
+            msg_warn("pass_accept_attr: cannot receive file descriptor: %s", ec.message().c_str());
+            return;
+        }
+        carrier.release();
         op->timer.expires_after(kPassTimeout);
         op->timer.async_wait([op](const boost::system::error_code& ec) {
             if (ec) return;
@@ -303,8 +358,11 @@ struct Core : std::enable_shared_from_this<Core> {
                     msg_warn("pass_accept_attr: cannot receive connection attributes: %s", r.error.message().c_str());
                     return;
                 }
-                int fd = op->fd.release();
-                self->deliver(Socket(self->io, protocol_of(fd), fd), std::move(attrs));
+                Connection conn;
+                set_non_blocking(op->fd.get());
+                conn.fd = std::move(op->fd);
+                conn.pass_attrs = std::move(attrs);
+                self->deliver(std::move(conn));
             });
         });
     }
@@ -336,9 +394,25 @@ void ClientSlot::release() {
 
 // ---------------------------------------------------------------- DaemonHost
 
-Connection daemon_detail::Core::make(Socket socket, AttrHash attrs) {
+Connection daemon_detail::Core::make(Connection base) {
     client_started();
-    return Connection{std::move(socket), std::move(attrs), ClientSlot(weak_from_this())};
+    base.slot = ClientSlot(weak_from_this());
+    return base;
+}
+
+Connection::Socket Connection::take_socket(asio::io_context& io) {
+    Socket socket(io);
+    if (!fd) return socket;
+    const int family = peer_length > 0 ? peer.ss_family : protocol_of(fd.get()).family();
+    boost::system::error_code ec;
+    socket.assign(asio::generic::stream_protocol(family, 0), fd.get(), ec);
+    if (ec) {
+        msg_warn("cannot watch a client connection: %s", ec.message().c_str());
+        fd.reset();
+        return socket;
+    }
+    fd.release();
+    return socket;
 }
 
 DaemonHost::DaemonHost(asio::io_context& io, Config config, DaemonSpec spec, DaemonOptions options)
@@ -383,12 +457,12 @@ void DaemonHost::request_exit(int status) {
     core_->stop(status);
 }
 
-Connection DaemonHost::make_connection(Connection::Socket socket, AttrHash pass_attrs) {
-    return core_->make(std::move(socket), std::move(pass_attrs));
-}
-
 Connection DaemonHost::make_connection(int fd, AttrHash pass_attrs) {
-    return make_connection(Socket(core_->io, protocol_of(fd), fd), std::move(pass_attrs));
+    Connection conn;
+    set_non_blocking(fd);
+    conn.fd.reset(fd);
+    conn.pass_attrs = std::move(pass_attrs);
+    return core_->make(std::move(conn));
 }
 
 void DaemonHost::attach_status_channel(int fd, unsigned generation) {

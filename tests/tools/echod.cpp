@@ -24,10 +24,11 @@ namespace asio = boost::asio;
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    explicit Session(psm::Connection conn) : conn_(std::move(conn)), in_(1024) {}
+    Session(asio::io_context& io, psm::Connection conn)
+        : conn_(std::move(conn)), socket_(conn_.take_socket(io)), in_(1024) {}
 
     void read() {
-        asio::async_read_until(conn_.socket, in_, '\n',
+        asio::async_read_until(socket_, in_, '\n',
                                [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
                                    if (ec) return; // EOF, error or overlong line: the session ends
                                    std::string line(asio::buffers_begin(self->in_.data()),
@@ -50,13 +51,14 @@ private:
             reply = ::getcwd(buf, sizeof(buf)) ? buf : "?";
         }
         out_ = reply + "\n";
-        asio::async_write(conn_.socket, asio::buffer(out_),
+        asio::async_write(socket_, asio::buffer(out_),
                           [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                               if (!ec) self->read();
                           });
     }
 
-    psm::Connection conn_;
+    psm::Connection conn_; // its slot
+    psm::Connection::Socket socket_;
     asio::streambuf in_;
     std::string out_;
 };
@@ -65,7 +67,9 @@ class Echo : public psm::Daemon {
 public:
     explicit Echo(psm::DaemonHost& host) : host_(host) {}
     void post_jail() override { psm::msg_info("echo service %s ready", host_.service_name().c_str()); }
-    void accept(psm::Connection connection) override { std::make_shared<Session>(std::move(connection))->read(); }
+    void accept(psm::Connection connection) override {
+        std::make_shared<Session>(host_.io(), std::move(connection))->read();
+    }
 
 private:
     psm::DaemonHost& host_;

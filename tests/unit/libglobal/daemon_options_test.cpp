@@ -5,10 +5,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
+
 #include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/write.hpp>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -153,7 +156,7 @@ struct Harness {
         sun.sun_family = AF_UNIX;
         std::strncpy(sun.sun_path, sock_path.c_str(), sizeof(sun.sun_path) - 1);
         REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) == 0);
-        REQUIRE(::listen(lfd, 10) == 0);
+        REQUIRE(::listen(lfd, 128) == 0);
         host->add_listener(lfd, "unix");
         host->start(daemon);
     }
@@ -197,6 +200,45 @@ TEST_CASE("event server: TAKEN then AVAIL around each connection on fd 5", "[dae
     h.daemon.connections.clear(); // sessions end: slots released
     CHECK(h.host->active_clients() == 0);
     CHECK(h.host->use_count() == 2);
+}
+
+TEST_CASE("accepted: a non-blocking descriptor with the peer's address, an Asio socket on demand", "[daemon_options]") {
+    Harness h(psm::DaemonSpec{});
+    auto client = h.connect();
+    h.run_until([&] { return h.daemon.connections.size() == 1; });
+    REQUIRE(h.daemon.connections.size() == 1);
+    psm::Connection& c = h.daemon.connections[0];
+    REQUIRE(c.fd);
+    CHECK((::fcntl(c.fd.get(), F_GETFL) & O_NONBLOCK) != 0); // stays so when passed on, as stock's
+    CHECK((::fcntl(c.fd.get(), F_GETFD) & FD_CLOEXEC) != 0);
+    CHECK(c.peer_length > 0);
+    CHECK(c.peer.ss_family == AF_UNIX);
+
+    auto socket = c.take_socket(h.io);
+    REQUIRE(socket.is_open());
+    CHECK_FALSE(c.fd);
+    REQUIRE(::write(client.get(), "ping", 4) == 4);
+    std::array<char, 8> buf{};
+    std::size_t got = 0;
+    socket.async_read_some(boost::asio::buffer(buf), [&](boost::system::error_code ec, std::size_t n) {
+        if (!ec) got = n;
+    });
+    h.run_until([&] { return got > 0; });
+    CHECK(std::string(buf.data(), got) == "ping");
+
+    // Nothing to take twice.
+    auto again = c.take_socket(h.io);
+    CHECK_FALSE(again.is_open());
+}
+
+TEST_CASE("a crowd of queued clients is accepted in batches, every one of them", "[daemon_options]") {
+    Harness h(psm::DaemonSpec{});
+    std::vector<psm::UniqueFd> clients;
+    for (int i = 0; i < 100; ++i) // queued before the loop runs: more than one batch
+        clients.push_back(h.connect());
+    h.run_until([&] { return h.daemon.connections.size() == clients.size(); });
+    CHECK(h.daemon.connections.size() == 100);
+    CHECK(h.host->active_clients() == 100);
 }
 
 TEST_CASE("event server limited to one process: the first connection, then at most one a second, reported",
@@ -261,7 +303,8 @@ TEST_CASE("EOF on the status channel: drain or exit", "[daemon_options]") {
         auto client = h.connect();
         h.run_until([&] { return h.daemon.connections.size() == 1; });
         // The session has work pending, as a real one would.
-        h.daemon.connections[0].socket.async_wait(psm::Connection::Socket::wait_read, [](auto) {});
+        auto socket = h.daemon.connections[0].take_socket(h.io);
+        socket.async_wait(psm::Connection::Socket::wait_read, [](auto) {});
         h.master_end.reset();
         h.run_until([&] { return h.daemon.drained; });
         CHECK_FALSE(h.io.stopped());

@@ -36,6 +36,7 @@
 
 #include "psm/global/attr.hpp"
 #include "psm/global/main_cf.hpp"
+#include "psm/util/unique_fd.hpp"
 
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
@@ -46,6 +47,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <utility>
 #include <vector>
@@ -129,11 +131,21 @@ private:
     std::weak_ptr<daemon_detail::Core> core_;
 };
 
+// A new client: its socket as a plain descriptor, so that a daemon that
+// needs no readiness wait on it (postscreen handing a known client to
+// smtpd) never registers it with the event loop; take_socket() does that.
 struct Connection {
     using Socket = boost::asio::generic::stream_protocol::socket;
-    Socket socket;
-    AttrHash pass_attrs; // -t pass: the attributes that came with the descriptor
-    ClientSlot slot;     // keep for the whole session
+    UniqueFd fd;               // non-blocking, close-on-exec
+    sockaddr_storage peer{};   // the peer's address as accept() gave it,
+    socklen_t peer_length = 0; // or 0: not known (ask getpeername())
+    AttrHash pass_attrs;       // -t pass: the attributes that came with the descriptor
+    ClientSlot slot;           // keep for the whole session
+
+    // `fd` as an Asio socket of io (registered with its reactor); `fd` is
+    // empty afterwards. On error (no memory for the registration, or `fd`
+    // was empty) the socket is not open and `fd` is closed.
+    Socket take_socket(boost::asio::io_context& io);
 };
 
 class Daemon {
@@ -166,8 +178,8 @@ public:
     const std::string& service_name() const;
 
     // Wraps a connected socket (taking ownership) as the skeleton would
-    // after accept(); the slot counts towards this host.
-    Connection make_connection(Connection::Socket socket, AttrHash pass_attrs = {});
+    // after accept(); the slot counts towards this host. The descriptor is
+    // made non-blocking; the peer address is left to getpeername().
     Connection make_connection(int fd, AttrHash pass_attrs = {});
 
     int active_clients() const;
