@@ -92,9 +92,10 @@ bool Server::use_haproxy() {
 
 void Server::accept(Connection connection) {
     check_tables();
-    auto session = std::make_shared<Session>(*this, std::move(connection));
+    const int family = connection.peer_length > 0 ? connection.peer.ss_family : AF_UNSPEC;
+    auto session = std::make_shared<Session>(*this, std::move(connection.fd), std::move(connection.slot), family);
     adopt(session);
-    session->start();
+    session->start(connection.peer, connection.peer_length);
 }
 
 void Server::check_tables() {

@@ -15,11 +15,13 @@
 
 namespace psm::postscreen {
 
-Session::Session(Server& server, Connection connection)
-    : server_(server), connection_(std::move(connection)), socket_(server.io()) {}
+Session::Session(Server& server, UniqueFd client, ClientSlot slot, int family)
+    : server_(server), socket_(server.io()), slot_(std::move(slot)), family_(static_cast<sa_family_t>(family)),
+      client_descriptor_(std::move(client)) {}
 
 Session::Socket& Session::socket() {
-    if (!socket_.is_open() && connection_.fd) socket_ = connection_.take_socket(server_.io());
+    if (!socket_.is_open() && client_descriptor_)
+        socket_ = Connection::adopt_socket(server_.io(), client_descriptor_, family_);
     return socket_;
 }
 
@@ -28,11 +30,10 @@ Session::~Session() = default;
 
 // ---------------------------------------------------------------- [A] endpoint
 
-void Session::start() {
+void Session::start(const sockaddr_storage& peer, socklen_t peer_length) {
     auto keep = shared_from_this();
     if (server_.use_haproxy()) return start_proxy_wait();
-    std::optional<Endpoint> ep =
-        endpoint_from_socket(client_fd(), connection_.peer, connection_.peer_length, server_.settings().ipv4);
+    std::optional<Endpoint> ep = endpoint_from_socket(client_fd(), peer, peer_length, server_.settings().ipv4);
     if (!ep) return endpoint_failed();
     connected(std::move(*ep));
 }
@@ -267,7 +268,7 @@ void Session::hangup() {
 void Session::close_client() {
     boost::system::error_code ignored;
     socket_.close(ignored); // also cancels a pending readiness wait
-    connection_.fd.reset();
+    client_descriptor_.reset();
     watching_ = false;
 }
 
@@ -294,7 +295,7 @@ void Session::finish() {
         server_.detach(endpoint_.client_addr, *client_);
     }
     client_ = nullptr;
-    connection_.slot.release();
+    slot_.release();
     server_.release(*this);
     // The engine and reader go with the session: a completion still queued
     // only holds the (now closed) session.

@@ -27,6 +27,7 @@
 
 #include "psm/global/daemon.hpp"
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -43,13 +44,15 @@ public:
     using Socket = Connection::Socket;
     using Clock = std::chrono::steady_clock;
 
-    Session(Server& server, Connection connection);
+    // `family`: the socket's address family (AF_UNSPEC: not known).
+    Session(Server& server, UniqueFd client, ClientSlot slot, int family);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
-    // Starts the session (called once, after the server adopted it).
-    void start();
+    // Starts the session (called once, after the server adopted it), with
+    // the client's address as accept() gave it (length 0: not known).
+    void start(const sockaddr_storage& peer, socklen_t peer_length);
     // Closes the session at once, without logging (process exit).
     void abort();
 
@@ -109,14 +112,14 @@ private:
     std::string after() const;               // time since the phase started, stock format
     std::string addr_port() const;           // "[addr]:port"
 
-    // The client's socket: a plain descriptor in connection_ until a phase
-    // waits on it (a PASS OLD client never does), then socket_.
-    int client_fd() { return socket_.is_open() ? socket_.native_handle() : connection_.fd.get(); }
+    // The client's socket: a plain descriptor (client_descriptor_) until a phase waits
+    // on it (a PASS OLD client never does), then socket_.
+    int client_fd() { return socket_.is_open() ? socket_.native_handle() : client_descriptor_.get(); }
     Socket& socket();
 
     Server& server_;
-    Connection connection_; // the descriptor (until socket()), the peer address, the slot
     Socket socket_;
+    ClientSlot slot_;
     Endpoint endpoint_;
     ClientEntry* client_ = nullptr;
     SessionState state_;
@@ -133,6 +136,8 @@ private:
     bool stress_wait_ = false;         // this session's waits use the stress values
     bool in_early_phase_ = true;       // for the HANGUP phase name
     std::uint8_t handoff_retries_ = 0; // connects refused with EAGAIN so far
+    sa_family_t family_;               // of the client's socket, for socket()
+    UniqueFd client_descriptor_;       // see client_fd()
 };
 
 } // namespace psm::postscreen

@@ -401,9 +401,13 @@ Connection daemon_detail::Core::make(Connection base) {
 }
 
 Connection::Socket Connection::take_socket(asio::io_context& io) {
+    return adopt_socket(io, fd, peer_length > 0 ? peer.ss_family : AF_UNSPEC);
+}
+
+Connection::Socket Connection::adopt_socket(asio::io_context& io, UniqueFd& fd, int family) {
     Socket socket(io);
     if (!fd) return socket;
-    const int family = peer_length > 0 ? peer.ss_family : protocol_of(fd.get()).family();
+    if (family == AF_UNSPEC) family = protocol_of(fd.get()).family();
     boost::system::error_code ec;
     socket.assign(asio::generic::stream_protocol(family, 0), fd.get(), ec);
     if (ec) {

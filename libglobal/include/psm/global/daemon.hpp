@@ -146,6 +146,8 @@ struct Connection {
     // empty afterwards. On error (no memory for the registration, or `fd`
     // was empty) the socket is not open and `fd` is closed.
     Socket take_socket(boost::asio::io_context& io);
+    // The same for any descriptor; `family` AF_UNSPEC: ask getsockname().
+    static Socket adopt_socket(boost::asio::io_context& io, UniqueFd& fd, int family = AF_UNSPEC);
 };
 
 class Daemon {
