@@ -12,6 +12,9 @@
 //             meanwhile run legit smtp sessions against --legit-target
 //   --serve   a trivial accept-write-close server (the machine's ceiling)
 //   connect --silent  never sends QUIT: waits until the server closes
+// --ramp S lets the sessions in flight grow to --concurrency over the first S
+// seconds instead of opening them all at once: a burst larger than the
+// server's listen backlog loses SYNs, and each costs a 1 s retransmission.
 // Every loop is bounded by --count and --duration; each session by --timeout.
 // Results are printed as one "RESULT key=value ..." line.
 #include "bench_support.hpp"
@@ -109,6 +112,7 @@ struct Options {
     long count = -1; // default: 1000 sessions, unbounded (kMaxCount) for --serve
     double duration = 10;
     int concurrency = 50;
+    double ramp = 0; // seconds over which in-flight grows to concurrency
     double timeout = 10;
     std::string until = "data"; // smtp: ehlo | rcpt | data
     std::optional<Endpoint> legit_target;
@@ -576,8 +580,12 @@ private:
     int run_load() {
         auto t0 = Clock::now();
         while (true) {
-            bool time_left = seconds_since(t0) < opt_.duration;
-            while (time_left && main_.started < opt_.count && active(Role::Main) < opt_.concurrency) {
+            const double elapsed = seconds_since(t0);
+            bool time_left = elapsed < opt_.duration;
+            const int allowed = elapsed >= opt_.ramp
+                                    ? opt_.concurrency
+                                    : std::max(1, static_cast<int>(opt_.concurrency * elapsed / opt_.ramp));
+            while (time_left && main_.started < opt_.count && active(Role::Main) < allowed) {
                 if (!retries_.empty() && retries_.front().at <= Clock::now()) {
                     Retry r = retries_.front();
                     retries_.pop_front();
@@ -589,7 +597,7 @@ private:
             if (active(Role::Main) == 0 && (!time_left || main_.started >= opt_.count)) break;
             // In-flight sessions get their own --timeout after the duration.
             if (seconds_since(t0) > opt_.duration + opt_.timeout + 1) break;
-            poll_once(20);
+            poll_once(seconds_since(t0) < opt_.ramp ? 1 : 20);
         }
         // Whatever is still in flight ends here, counted as such.
         for (auto& p : conns_)
@@ -722,7 +730,8 @@ int serve(const Options& opt) {
 
 [[noreturn]] void usage() {
     std::fputs("usage: psm-loadgen --mode pregreet|connect|smtp|slow|idle --target ADDR:PORT --sources FIRST[+COUNT]\n"
-               "         [--count N] [--duration S] [--concurrency C] [--timeout S] [--until ehlo|rcpt|data]\n"
+               "         [--count N] [--duration S] [--concurrency C] [--ramp S] [--timeout S]\n"
+               "         [--until ehlo|rcpt|data]\n"
                "         smtp, slow: [--retry-4xx N] [--retry-delay S]; slow: [--interval S]; connect: [--silent]\n"
                "         idle: [--legit-target ADDR:PORT --legit-sources FIRST[+COUNT] --legit-concurrency C\n"
                "                --legit-until ehlo|rcpt|data --legit-count N] [--open-timeout S]\n"
@@ -773,6 +782,8 @@ Options parse(int argc, char** argv) {
             o.duration = number();
         else if (a == "--concurrency")
             o.concurrency = static_cast<int>(number());
+        else if (a == "--ramp")
+            o.ramp = number();
         else if (a == "--timeout")
             o.timeout = number();
         else if (a == "--until")
@@ -807,6 +818,7 @@ Options parse(int argc, char** argv) {
     o.duration = std::clamp(o.duration, 0.1, kMaxDuration);
     o.open_timeout = std::clamp(o.open_timeout, 0.1, kMaxDuration);
     o.timeout = std::clamp(o.timeout, 0.1, 600.0);
+    o.ramp = std::clamp(o.ramp, 0.0, o.duration);
     o.concurrency = std::clamp(o.concurrency, 1, kMaxConcurrency);
     o.legit_concurrency = std::clamp(o.legit_concurrency, 1, 1000);
     o.legit_count = std::clamp(o.legit_count, 1L, kMaxCount);
