@@ -18,11 +18,8 @@ void Session::conclude() {
     // Stop whatever the phase was waiting for.
     timer_.cancel();
     if (smtp_) smtp_->reader.stop();
-    if (watching_) {
-        boost::system::error_code ignored;
-        socket_.cancel(ignored);
-        watching_ = false;
-    }
+    stop_watching();
+    watching_ = false; // an aborted wait's handler finds the phase over
     if (dnsbl_) {
         server_.dnsbl().leave(dnsbl_->waiter);
         dnsbl_.reset();
@@ -100,7 +97,7 @@ bool Session::retry_hand_off() {
 // smtpd closes the channel once it has the socket; until then the session
 // counts in the post-queue and keeps its copy of the client socket.
 void Session::wait_handoff_ack() {
-    handoff_->ticket = server_.handoffs().watch(
+    handoff_->ticket = server_.readiness().watch(
         handoff_->channel.get(),
         [](void* p) {
             auto& s = *static_cast<Session*>(p);

@@ -72,12 +72,36 @@ void Session::start_early() {
 // client input or a hangup during the wait.
 void Session::watch_pregreet() {
     watching_ = true;
+    watch_ticket_ = server_.readiness().watch(client_fd(), &Session::on_pregreet_ready, this);
+    if (watch_ticket_ != 0) return;
+    // No memory for the private watch: the event loop's own wait.
     socket().async_wait(Socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
         self->watching_ = false;
         if (self->phase_ != Phase::early || self->state_[Test::pregreet].done) return;
         if (ec) return self->hangup();
         self->on_pregreet_readable();
     });
+}
+
+void Session::on_pregreet_ready(void* self) {
+    auto& s = *static_cast<Session*>(self);
+    auto keep = s.shared_from_this();
+    s.watch_ticket_ = 0;
+    s.watching_ = false;
+    if (s.phase_ != Phase::early || s.state_[Test::pregreet].done) return;
+    s.on_pregreet_readable();
+}
+
+void Session::stop_watching() {
+    if (!watching_) return;
+    if (watch_ticket_ != 0) {
+        server_.readiness().cancel(watch_ticket_, client_fd());
+        watch_ticket_ = 0;
+        watching_ = false;
+        return;
+    }
+    boost::system::error_code ignored;
+    socket_.cancel(ignored); // its handler clears watching_
 }
 
 void Session::on_pregreet_readable() {
@@ -158,10 +182,7 @@ void Session::on_early_timer(void* self) {
     // read event.
     if (s.state_[Test::pregreet].todo && !s.state_[Test::pregreet].done) {
         if (ssize_t n = peek_input(s.client_fd()); !nothing_yet(n)) {
-            if (s.watching_) {
-                boost::system::error_code ignored;
-                s.socket_.cancel(ignored);
-            }
+            s.stop_watching();
             s.on_pregreet_input(n);
             if (s.phase_ != Phase::early) return; // dropped, hung up or over
         }
@@ -170,10 +191,7 @@ void Session::on_early_timer(void* self) {
     // way from dnsblog: give it a moment rather than lose the score.
     if (s.dnsbl_ && !s.dnsbl_->retrieved && s.server_.dnsbl().pending(s.dnsbl_->waiter)) {
         s.phase_ = Phase::grace;
-        if (s.watching_) {
-            boost::system::error_code ignored;
-            s.socket_.cancel(ignored);
-        }
+        s.stop_watching();
         s.server_.timers().arm(s.timer_, kDnsblGrace, &Session::on_early_timer, self);
         return;
     }
@@ -184,10 +202,7 @@ void Session::end_early() {
     const CoreSettings& s = server_.settings();
     timer_.cancel();
     phase_ = Phase::endpoint; // between phases: late completions are ignored
-    if (watching_) {
-        boost::system::error_code ignored;
-        socket_.cancel(ignored);
-    }
+    stop_watching();
     const std::time_t now = std::time(nullptr);
 
     TestFlags& pregreet = state_[Test::pregreet];

@@ -40,7 +40,7 @@ Server::Server(DaemonHost& host)
     : host_(host), settings_(CoreSettings::from_config(host.config())),
       engine_settings_(std::make_unique<EngineSettings>(EngineSettings::from_config(host.config()))),
       formatter_(std::make_unique<ReplyFormatter>(ReplyFormatter::from_config(host.config()))), timers_(host.io()),
-      handoffs_(host.io()), owned_(std::make_unique<Owned>()) {
+      readiness_(host.io()), owned_(std::make_unique<Owned>()) {
     engine_settings_->tlsproxy_ready = true; // STARTTLS goes to tlsproxy (starttls.hpp)
     cache_ = CacheStore::open(host.io(), host.config());
     dnsbl_ = std::make_unique<DnsblClient>(host.io(), timers_, settings_);

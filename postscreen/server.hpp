@@ -11,7 +11,7 @@
 #include "cache_store.hpp"
 #include "core_settings.hpp"
 #include "dnsbl_client.hpp"
-#include "handoff_watch.hpp"
+#include "readiness_watch.hpp"
 #include "reply_formatter.hpp"
 #include "session_state.hpp"
 #include "smtp_engine.hpp"
@@ -62,7 +62,7 @@ public:
     CacheStore* cache() { return cache_.get(); } // null: no cache, or closed for the drain
     DnsblClient& dnsbl() { return *dnsbl_; }
     TimerQueue& timers() { return timers_; }
-    HandoffWatch& handoffs() { return handoffs_; }
+    ReadinessWatch& readiness() { return readiness_; }
     bool stressed() const { return stressed_; }
     int all_sessions() const { return all_sessions_; }
     int post_queue() const { return post_queue_; }
@@ -105,7 +105,7 @@ private:
     std::unique_ptr<ReplyFormatter> formatter_;
     std::unique_ptr<CacheStore> cache_;
     TimerQueue timers_;
-    HandoffWatch handoffs_;
+    ReadinessWatch readiness_;
     std::unique_ptr<DnsblClient> dnsbl_;
     TableWatch table_watch_;
     std::unique_ptr<Watchdog> watchdog_;

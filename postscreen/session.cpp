@@ -266,6 +266,7 @@ void Session::hangup() {
 }
 
 void Session::close_client() {
+    stop_watching(); // the private watch needs the descriptor still open
     boost::system::error_code ignored;
     socket_.close(ignored); // also cancels a pending readiness wait
     client_descriptor_.reset();
@@ -281,7 +282,7 @@ void Session::finish() {
     if (smtp_) smtp_->reader.stop();
     if (handoff_) {
         if (handoff_->counted) server_.post_queue_leave();
-        if (handoff_->ticket != 0) server_.handoffs().cancel(handoff_->ticket, handoff_->channel.get());
+        if (handoff_->ticket != 0) server_.readiness().cancel(handoff_->ticket, handoff_->channel.get());
         handoff_->ticket = 0;
         handoff_->channel.reset();
     }

@@ -8,8 +8,9 @@
 // hand-off to smtpd (or X21) or the final reply and DISCONNECT; HANGUP.
 //
 // Memory: a session waiting in the greet wait holds this object, one
-// pending readiness wait on its socket (only while the pregreet test
-// watches it), one timer-queue slot and its share of the per-IP entry; no
+// pending readiness wait on its socket in the server's private epoll set
+// (only while the pregreet test watches it; no Asio state for the socket),
+// one timer-queue slot and its share of the per-IP entry; no
 // read buffer (input is peeked into a loop-wide scratch buffer). The SMTP
 // engine, its line reader and the DNSBL state are allocated only in the
 // phases that need them.
@@ -79,6 +80,8 @@ private:
     // ---- early tests
     void start_early();
     void watch_pregreet();
+    static void on_pregreet_ready(void* self);
+    void stop_watching(); // ends the pregreet wait, if one is pending
     void on_pregreet_readable();
     void on_pregreet_input(ssize_t peeked); // peek_input()'s result
     static void on_early_timer(void* self);
@@ -124,6 +127,7 @@ private:
     ClientEntry* client_ = nullptr;
     SessionState state_;
     TimerQueue::Entry timer_;
+    std::uint64_t watch_ticket_ = 0; // the pregreet wait in the server's ReadinessWatch
     Clock::time_point phase_start_{};
     std::unique_ptr<std::string> unsent_;   // reply bytes the kernel did not take yet
     std::unique_ptr<DnsblState> dnsbl_;     // early phase with DNSBL TODO

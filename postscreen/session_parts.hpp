@@ -32,7 +32,7 @@ struct Session::SmtpState {
 // Waiting for smtpd to close the hand-off channel.
 struct Session::HandoffState {
     UniqueFd channel;
-    std::uint64_t ticket = 0; // the server's HandoffWatch watches `channel`
+    std::uint64_t ticket = 0; // the server's ReadinessWatch watches `channel`
     bool counted = false;     // in the post-queue
 };
 

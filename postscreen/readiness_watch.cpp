@@ -1,6 +1,5 @@
-// HandoffWatch: the private epoll set of hand-off channels and its one wait
-// on the event loop.
-#include "handoff_watch.hpp"
+// ReadinessWatch: the private epoll set and its one wait on the event loop.
+#include "readiness_watch.hpp"
 
 #include "psm/util/unique_fd.hpp"
 
@@ -15,7 +14,7 @@
 
 namespace psm::postscreen {
 
-struct HandoffWatch::Impl : std::enable_shared_from_this<Impl> {
+struct ReadinessWatch::Impl : std::enable_shared_from_this<Impl> {
     struct Entry {
         Callback callback;
         void* context;
@@ -66,33 +65,37 @@ struct HandoffWatch::Impl : std::enable_shared_from_this<Impl> {
     bool armed = false;
 };
 
-HandoffWatch::HandoffWatch(boost::asio::io_context& io) : impl_(std::make_shared<Impl>(io)) {}
+ReadinessWatch::ReadinessWatch(boost::asio::io_context& io) : impl_(std::make_shared<Impl>(io)) {}
 
-HandoffWatch::~HandoffWatch() {
+ReadinessWatch::~ReadinessWatch() {
     impl_->entries.clear();
     boost::system::error_code ignored;
     impl_->waiter.close(ignored); // a pending wait completes as aborted
 }
 
-std::uint64_t HandoffWatch::watch(int channel, Callback callback, void* context) {
+std::uint64_t ReadinessWatch::watch(int fd, Callback callback, void* context) {
     const std::uint64_t ticket = impl_->next_ticket++;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
     ev.data.u64 = ticket;
-    if (::epoll_ctl(impl_->epoll(), EPOLL_CTL_ADD, channel, &ev) < 0) return 0;
+    // A one-shot registration that has fired stays in the set, disabled,
+    // until the descriptor is closed: watching it again re-enables it.
+    if (::epoll_ctl(impl_->epoll(), EPOLL_CTL_ADD, fd, &ev) < 0 &&
+        (errno != EEXIST || ::epoll_ctl(impl_->epoll(), EPOLL_CTL_MOD, fd, &ev) < 0))
+        return 0;
     impl_->entries.emplace(ticket, Impl::Entry{callback, context});
     impl_->arm();
     return ticket;
 }
 
-void HandoffWatch::cancel(std::uint64_t ticket, int channel) {
-    if (impl_->entries.erase(ticket) == 0) return;
-    // Closing the channel would take it out of the set too, unless a copy of
-    // it lives on elsewhere.
-    ::epoll_ctl(impl_->epoll(), EPOLL_CTL_DEL, channel, nullptr);
+void ReadinessWatch::cancel(std::uint64_t ticket, int fd) {
+    if (ticket == 0 || impl_->entries.erase(ticket) == 0) return;
+    // Closing the descriptor takes it out of the set only when no other
+    // process holds it (smtpd may hold a passed client socket).
+    ::epoll_ctl(impl_->epoll(), EPOLL_CTL_DEL, fd, nullptr);
 }
 
-std::size_t HandoffWatch::size() const {
+std::size_t ReadinessWatch::size() const {
     return impl_->entries.size();
 }
 

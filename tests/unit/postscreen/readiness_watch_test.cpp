@@ -1,6 +1,6 @@
-// Tests for HandoffWatch: the private epoll set that tells sessions when
-// smtpd has closed a hand-off channel.
-#include "handoff_watch.hpp"
+// Tests for ReadinessWatch: the private epoll set that tells sessions when a
+// client socket has input or smtpd has closed a hand-off channel.
+#include "readiness_watch.hpp"
 
 #include "psm/util/unique_fd.hpp"
 
@@ -38,9 +38,9 @@ void count_call(void* context) {
 
 } // namespace
 
-TEST_CASE("HandoffWatch: smtpd's close is reported once per channel", "[handoff_watch]") {
+TEST_CASE("ReadinessWatch: smtpd's close is reported once per channel", "[readiness_watch]") {
     boost::asio::io_context io;
-    psm::postscreen::HandoffWatch watch(io);
+    psm::postscreen::ReadinessWatch watch(io);
     Channel c;
     int calls = 0;
     REQUIRE(watch.watch(c.ours.get(), count_call, &calls) != 0);
@@ -58,9 +58,9 @@ TEST_CASE("HandoffWatch: smtpd's close is reported once per channel", "[handoff_
     CHECK(calls == 1);
 }
 
-TEST_CASE("HandoffWatch: a cancelled watch never calls back", "[handoff_watch]") {
+TEST_CASE("ReadinessWatch: a cancelled watch never calls back", "[readiness_watch]") {
     boost::asio::io_context io;
-    psm::postscreen::HandoffWatch watch(io);
+    psm::postscreen::ReadinessWatch watch(io);
     Channel c, d;
     int cancelled = 0, kept = 0;
     std::uint64_t t = watch.watch(c.ours.get(), count_call, &cancelled);
@@ -82,9 +82,9 @@ TEST_CASE("HandoffWatch: a cancelled watch never calls back", "[handoff_watch]")
     CHECK(cancelled == 0);
 }
 
-TEST_CASE("HandoffWatch: many channels closed in one turn, and more watched later", "[handoff_watch]") {
+TEST_CASE("ReadinessWatch: many channels closed in one turn, and more watched later", "[readiness_watch]") {
     boost::asio::io_context io;
-    psm::postscreen::HandoffWatch watch(io);
+    psm::postscreen::ReadinessWatch watch(io);
     constexpr int kChannels = 150; // more than one epoll_wait() batch
     std::vector<Channel> channels(kChannels);
     std::vector<int> calls(kChannels, 0);
@@ -112,23 +112,51 @@ TEST_CASE("HandoffWatch: many channels closed in one turn, and more watched late
     CHECK(late_calls == 1);
 }
 
-TEST_CASE("HandoffWatch: a descriptor that cannot be watched gives ticket 0", "[handoff_watch]") {
+TEST_CASE("ReadinessWatch: a descriptor that cannot be watched gives ticket 0", "[readiness_watch]") {
     boost::asio::io_context io;
-    psm::postscreen::HandoffWatch watch(io);
+    psm::postscreen::ReadinessWatch watch(io);
     int calls = 0;
     CHECK(watch.watch(-1, count_call, &calls) == 0);
     CHECK(watch.size() == 0);
 }
 
-TEST_CASE("HandoffWatch: destroyed with watches pending, nothing calls back", "[handoff_watch]") {
+TEST_CASE("ReadinessWatch: destroyed with watches pending, nothing calls back", "[readiness_watch]") {
     boost::asio::io_context io;
     Channel c;
     int calls = 0;
     {
-        psm::postscreen::HandoffWatch watch(io);
+        psm::postscreen::ReadinessWatch watch(io);
         REQUIRE(watch.watch(c.ours.get(), count_call, &calls) != 0);
     }
     c.smtpd.reset();
     io.run_for(std::chrono::milliseconds(20));
     CHECK(calls == 0);
+}
+
+TEST_CASE("ReadinessWatch: a descriptor is watched again after its callback ran", "[readiness_watch]") {
+    boost::asio::io_context io;
+    psm::postscreen::ReadinessWatch watch(io);
+    Channel c; // ours: the client's socket; smtpd: the client
+    int calls = 0;
+    REQUIRE(watch.watch(c.ours.get(), count_call, &calls) != 0);
+    REQUIRE(::write(c.smtpd.get(), "x", 1) == 1);
+    run_until(io, [&] { return calls > 0; });
+    CHECK(calls == 1);
+    // The input stays (it is only peeked at): watched again, it is
+    // reported again, once.
+    REQUIRE(watch.watch(c.ours.get(), count_call, &calls) != 0);
+    run_until(io, [&] { return calls > 1; });
+    io.restart();
+    io.run_for(std::chrono::milliseconds(20));
+    CHECK(calls == 2);
+    // Consumed: a third wait sees nothing until the client hangs up.
+    char b;
+    REQUIRE(::read(c.ours.get(), &b, 1) == 1);
+    REQUIRE(watch.watch(c.ours.get(), count_call, &calls) != 0);
+    io.restart();
+    io.run_for(std::chrono::milliseconds(20));
+    CHECK(calls == 2);
+    c.smtpd.reset();
+    run_until(io, [&] { return calls > 2; });
+    CHECK(calls == 3);
 }
