@@ -1,7 +1,19 @@
-// TimerHeap: one steady_timer armed for the earliest entry (timer_heap.hpp).
+// TimerHeap: one steady_timer armed for the end of the earliest entry's tick (timer_heap.hpp).
 #include "timer_heap.hpp"
 
 namespace psm::dnsblog {
+
+namespace {
+
+// The end of the tick that `when` falls in.
+using Tick = std::chrono::duration<TimerHeap::Clock::rep, std::ratio<4, 1000>>;
+static_assert(Tick(1) == TimerHeap::kTick);
+
+TimerHeap::Clock::time_point tick_end(TimerHeap::Clock::time_point when) {
+    return TimerHeap::Clock::time_point(std::chrono::ceil<Tick>(when.time_since_epoch()));
+}
+
+} // namespace
 
 TimerHeap::TimerHeap(boost::asio::io_context& io, Callback on_expiry) : state_(std::make_shared<State>(io)) {
     state_->callback = std::move(on_expiry);
@@ -14,7 +26,7 @@ TimerHeap::~TimerHeap() {
 
 void TimerHeap::schedule(Clock::time_point when, std::uint64_t key, std::uint32_t tag) {
     state_->heap.push(Entry{when, key, tag});
-    if (when < state_->armed_for) arm(state_);
+    if (tick_end(when) < state_->armed_for) arm(state_);
 }
 
 void TimerHeap::arm(const std::shared_ptr<State>& state) {
@@ -22,7 +34,7 @@ void TimerHeap::arm(const std::shared_ptr<State>& state) {
         state->armed_for = Clock::time_point::max();
         return;
     }
-    state->armed_for = state->heap.top().when;
+    state->armed_for = tick_end(state->heap.top().when);
     const std::uint64_t generation = ++state->generation;
     state->timer.expires_at(state->armed_for);
     state->timer.async_wait([weak = std::weak_ptr<State>(state), generation](const boost::system::error_code& ec) {
