@@ -5,7 +5,9 @@
 #include "base64.hpp"
 #include "psm/util/log.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <cstdint>
 #include <limits>
 
@@ -168,6 +170,7 @@ bool AttrDecoder::add(Attr item) {
     if (list_.size() >= limits_.max_attrs)
         return fail(Error::too_many,
                     "attribute count exceeds limit " + std::to_string(limits_.max_attrs) + " in input from ");
+    if (list_.empty()) list_.reserve(16); // one allocation for a typical list, not five
     list_.push_back(std::move(item));
     return true;
 }
@@ -247,42 +250,59 @@ bool AttrDecoder::end_string(bool sep) {
     return add(std::move(a));
 }
 
+// Where the string being read can end: the first byte at or after `from`
+// that terminates a name or value in this encoding, or input.size().
+std::size_t AttrDecoder::next_terminator(std::string_view input, std::size_t from) const {
+    switch (encoding_) {
+    case AttrEncoding::attr0: {
+        const void* nul = std::memchr(input.data() + from, '\0', input.size() - from);
+        return nul ? static_cast<std::size_t>(static_cast<const char*>(nul) - input.data()) : input.size();
+    }
+    case AttrEncoding::attr64:
+        return std::min(input.find_first_of(":\n", from), input.size());
+    case AttrEncoding::plain:
+        return std::min(in_value_ ? input.find('\n', from) : input.find_first_of("=\n", from), input.size());
+    }
+    return input.size();
+}
+
 std::size_t AttrDecoder::feed(std::string_view input) {
     std::size_t i = 0;
     while (status_ == Status::need_more && i < input.size()) {
-        char c = input[i++];
         started_ = true;
-        bool terminator = false;
+        // Ordinary bytes up to the next terminator join the current string
+        // in one piece, as far as the length limit allows.
+        const std::size_t stop = next_terminator(input, i);
+        if (stop > i) {
+            const std::size_t room = limits_.max_string - current_.size();
+            if (stop - i > room) {
+                current_.append(input.data() + i, room);
+                i += room + 1; // the byte that does not fit is consumed
+                std::string context(in_value_ ? kContextValue : kContextName);
+                fail(Error::too_long, "string length > " + std::to_string(limits_.max_string) + " characters from ",
+                     " while reading " + context);
+                break;
+            }
+            current_.append(input.data() + i, stop - i);
+            i = stop;
+            continue;
+        }
+        const char c = input[i++];
         bool sep = false;
         switch (encoding_) {
         case AttrEncoding::attr0:
             // In attr0 every name is followed by a value, except the end
             // marker and the group markers.
-            if (c == '\0') {
-                terminator = true;
-                sep = !in_value_ && !current_.empty() && current_ != "{" && current_ != "}";
-            }
+            sep = !in_value_ && !current_.empty() && current_ != "{" && current_ != "}";
             break;
         case AttrEncoding::attr64:
-            terminator = c == ':' || c == '\n';
             sep = c == ':';
             break;
         case AttrEncoding::plain:
-            terminator = c == '\n' || (c == '=' && !in_value_);
             sep = c == '=';
             break;
         }
-        if (terminator) {
-            end_string(sep);
-            continue;
-        }
-        if (current_.size() >= limits_.max_string) {
-            std::string context(in_value_ ? kContextValue : kContextName);
-            fail(Error::too_long, "string length > " + std::to_string(limits_.max_string) + " characters from ",
-                 " while reading " + context);
-            break;
-        }
-        current_ += c;
+        end_string(sep);
     }
     return i;
 }

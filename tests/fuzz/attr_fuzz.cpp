@@ -1,8 +1,10 @@
 // Fuzz target: the attribute-protocol decoder (attr0, attr64, plain) fed a
 // peer's stream in reads of varying size, list after list, and the STRICT
-// and hash scans applied to every decoded list. Input: byte 0 chooses the
-// encoding (mod 3) and small limits (bit 2); byte 1 the read size (0 = all
-// at once); the rest is the stream.
+// and hash scans applied to every decoded list. The lists and the error
+// must not depend on the read size: the same stream fed one byte at a time
+// must decode the same. Input: byte 0 chooses the encoding (mod 3) and small
+// limits (bit 2); byte 1 the read size (0 = all at once); the rest is the
+// stream.
 #include "fuzz_support.hpp"
 
 #include "psm/global/attr.hpp"
@@ -10,6 +12,40 @@
 #include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <vector>
+
+namespace {
+
+// What a stream decodes to, read by read by: the lists, then the error
+// message if one ended it.
+struct Outcome {
+    std::vector<psm::AttrList> lists;
+    std::string error;
+    bool operator==(const Outcome&) const = default;
+};
+
+Outcome decode_by_reads(std::string_view stream, psm::AttrEncoding encoding, psm::AttrLimits limits,
+                        std::size_t read_size) {
+    Outcome out;
+    psm::AttrDecoder decoder(encoding, limits);
+    while (out.lists.size() < 64) {
+        std::size_t used = decoder.feed(stream.substr(0, read_size));
+        stream.remove_prefix(used);
+        if (decoder.status() == psm::AttrDecoder::Status::complete) {
+            out.lists.push_back(decoder.take());
+        } else if (decoder.status() == psm::AttrDecoder::Status::error) {
+            out.error = decoder.message("S");
+            break;
+        } else if (stream.empty()) {
+            decoder.finish(false);
+            if (decoder.status() == psm::AttrDecoder::Status::error) out.error = decoder.message("S");
+            break;
+        }
+    }
+    return out;
+}
+
+} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     psm::fuzz::quiet_logging();
@@ -24,6 +60,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     psm::AttrDecoder decoder(encoding, limits);
     std::string_view stream = in.rest();
+    if (stream.size() <= 8192 &&
+        decode_by_reads(stream, encoding, limits, read_size == 0 ? stream.size() : read_size) !=
+            decode_by_reads(stream, encoding, limits, 1))
+        std::abort();
     int lists = 0;
     while (lists < 64) {
         std::string_view chunk = stream.substr(0, read_size == 0 ? stream.size() : read_size);

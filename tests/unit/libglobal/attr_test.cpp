@@ -246,6 +246,43 @@ TEST_CASE("malformed input: truncation, size limits, bad base64, unbalanced grou
     CHECK(t.message("private/tlsproxy") == "timeout on private/tlsproxy while reading input attribute name");
 }
 
+TEST_CASE("the decoder reads whole runs of bytes: every read size gives the same lists and errors", "[attr]") {
+    using E = AttrDecoder::Error;
+    const AttrList list{attr::send_str("request", "dnsbl_score"), attr::send_str("label", "17"),
+                        attr::group_open(),  attr::send_str("site", "bl1.example"),
+                        attr::send_str("empty", ""), attr::send_str("odd", "b=c:d {}"),
+                        attr::group_close(), attr::send_str("client_address", "127.0.0.2")};
+    psm::AttrLimits small;
+    small.max_string = 12; // "client_address" (14) is too long, "bl1.example" (11) fits
+    for (auto enc : {AttrEncoding::attr0, AttrEncoding::attr64, AttrEncoding::plain}) {
+        const std::string two = psm::attr_encode(list, enc) + psm::attr_encode(list, enc);
+        for (std::size_t read = 1; read <= two.size(); ++read) {
+            AttrDecoder d(enc);
+            std::vector<AttrList> got;
+            std::size_t used = 0;
+            while (used < two.size()) {
+                used += d.feed(std::string_view(two).substr(used, read));
+                REQUIRE(d.status() != AttrDecoder::Status::error);
+                if (d.status() == AttrDecoder::Status::complete) got.push_back(d.take());
+            }
+            REQUIRE(got.size() == 2);
+            CHECK(got[0] == list);
+            CHECK(got[1] == list);
+
+            // The limit holds wherever the reads split the long string.
+            AttrDecoder limited(enc, small);
+            used = 0;
+            while (used < two.size() && limited.status() == AttrDecoder::Status::need_more)
+                used += limited.feed(std::string_view(two).substr(used, read));
+            CHECK(limited.error() == E::too_long);
+            if (enc != AttrEncoding::attr64) { // attr64 names are base64, longer on the wire
+                const std::size_t at = two.find("client_address");
+                CHECK(used == at + small.max_string + 1); // up to the first byte over the limit
+            }
+        }
+    }
+}
+
 TEST_CASE("STRICT scan: unexpected, duplicate and missing attributes", "[attr]") {
     std::string a, b;
     int n = 0;

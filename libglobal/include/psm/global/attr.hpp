@@ -95,6 +95,7 @@ public:
 
 private:
     bool end_string(bool separator); // a complete name or value is in current_
+    std::size_t next_terminator(std::string_view input, std::size_t from) const;
     bool fail(Error error, std::string before, std::string after = {});
     bool add(Attr item);
 
