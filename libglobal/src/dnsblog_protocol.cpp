@@ -3,9 +3,11 @@
 // does: the unsigned 32-bit text of the value, so -1 is "4294967295".
 #include "psm/global/dnsblog_protocol.hpp"
 
+#include <boost/container/small_vector.hpp>
+
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
-#include <set>
 
 namespace psm::dnsblog {
 
@@ -38,6 +40,22 @@ std::optional<int> parse_int(std::string_view text) {
     return static_cast<int>(value);
 }
 
+// The names one list has used so far, to refuse duplicates: a dozen or
+// so, kept inline and scanned (a std::set cost an allocation per name, on
+// every request and reply).
+class SeenNames {
+public:
+    bool insert(std::string_view name) {
+        if (contains(name)) return false;
+        names_.push_back(name);
+        return true;
+    }
+    bool contains(std::string_view name) const { return std::find(names_.begin(), names_.end(), name) != names_.end(); }
+
+private:
+    boost::container::small_vector<std::string_view, 16> names_;
+};
+
 bool fail(std::string* why, std::string text) {
     if (why) *why = std::move(text);
     return false;
@@ -45,11 +63,11 @@ bool fail(std::string* why, std::string text) {
 
 // One site group's attributes, from just after "{" to just before "}".
 bool decode_site(const AttrList& list, std::size_t begin, std::size_t end, SiteResult& site, std::string* why) {
-    std::set<std::string_view> seen;
+    SeenNames seen;
     for (std::size_t i = begin; i < end; ++i) {
         const Attr& a = list[i];
         if (a.kind != Attr::Kind::text) return fail(why, "malformed site group");
-        if (!seen.insert(a.name).second) return fail(why, "duplicate site attribute: " + a.name);
+        if (!seen.insert(a.name)) return fail(why, "duplicate site attribute: " + a.name);
         if (a.name == kSite) {
             site.domain = a.value;
         } else if (a.name == kStatus) {
@@ -164,14 +182,14 @@ std::optional<ScoreRequest> decode_request(const AttrList& list, std::string* wh
         return std::nullopt;
     }
     ScoreRequest request;
-    std::set<std::string_view> seen;
+    SeenNames seen;
     for (std::size_t i = 1; i < list.size(); ++i) {
         const Attr& a = list[i];
         if (a.kind != Attr::Kind::text) {
             fail(why, "unexpected attribute group");
             return std::nullopt;
         }
-        if (!seen.insert(a.name).second) {
+        if (!seen.insert(a.name)) {
             fail(why, "duplicate attribute: " + a.name);
             return std::nullopt;
         }
@@ -209,7 +227,7 @@ std::optional<ScoreRequest> decode_request(const AttrList& list, std::string* wh
 
 std::optional<ScoreReply> decode_reply(const AttrList& list, std::string* why) {
     ScoreReply reply;
-    std::set<std::string_view> seen;
+    SeenNames seen;
     for (std::size_t i = 0; i < list.size(); ++i) {
         const Attr& a = list[i];
         if (a.kind == Attr::Kind::group_open) {
@@ -234,7 +252,7 @@ std::optional<ScoreReply> decode_reply(const AttrList& list, std::string* why) {
             fail(why, "malformed reply");
             return std::nullopt;
         }
-        if (!seen.insert(a.name).second) {
+        if (!seen.insert(a.name)) {
             fail(why, "duplicate attribute: " + a.name);
             return std::nullopt;
         }
