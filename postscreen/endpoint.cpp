@@ -56,10 +56,11 @@ ClientEndpoint Endpoint::text() const {
 }
 
 std::optional<Endpoint> endpoint_from_socket(int fd, bool ipv4_enabled) {
-    return endpoint_from_socket(fd, sockaddr_storage{}, 0, ipv4_enabled);
+    return endpoint_from_socket(fd, sockaddr_storage{}, 0, sockaddr_storage{}, 0, ipv4_enabled);
 }
 
 std::optional<Endpoint> endpoint_from_socket(int fd, const sockaddr_storage& peer, socklen_t peer_length,
+                                             const sockaddr_storage& local, socklen_t local_length,
                                              bool ipv4_enabled) {
     Endpoint ep;
     std::string why;
@@ -76,10 +77,14 @@ std::optional<Endpoint> endpoint_from_socket(int fd, const sockaddr_storage& pee
         msg_warn("cannot convert client address/port to string: %s -- dropping this connection", why.c_str());
         return std::nullopt;
     }
-    len = sizeof(ss);
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) {
-        msg_warn("getsockname: %s -- dropping this connection", std::strerror(errno));
-        return std::nullopt;
+    ss = local;
+    len = local_length;
+    if (len == 0) {
+        len = sizeof(ss);
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) {
+            msg_warn("getsockname: %s -- dropping this connection", std::strerror(errno));
+            return std::nullopt;
+        }
     }
     if (!format_sockaddr(ss, len, ipv4_enabled, ep.server_addr, ep.server_port, why)) {
         msg_warn("cannot convert server address/port to string: %s -- dropping this connection", why.c_str());

@@ -34,8 +34,10 @@ inline constexpr std::string_view kNoResourcesReply = "421 4.3.2 No system resou
 // From the socket itself. Logs e.g. "getpeername: %m -- dropping this
 // connection" and returns nullopt on failure.
 std::optional<Endpoint> endpoint_from_socket(int fd, bool ipv4_enabled);
-// The same with the peer address accept() gave (peer_length 0: unknown).
+// The same with the peer address accept() gave and the listener's fixed
+// local address (a length 0: unknown, ask the socket).
 std::optional<Endpoint> endpoint_from_socket(int fd, const sockaddr_storage& peer, socklen_t peer_length,
+                                             const sockaddr_storage& local, socklen_t local_length,
                                              bool ipv4_enabled);
 
 // Reads the PROXY header of a readable socket: one MSG_PEEK, parse, then

@@ -95,7 +95,7 @@ void Server::accept(Connection connection) {
     const int family = connection.peer_length > 0 ? connection.peer.ss_family : AF_UNSPEC;
     auto session = std::make_shared<Session>(*this, std::move(connection.fd), std::move(connection.slot), family);
     adopt(session);
-    session->start(connection.peer, connection.peer_length);
+    session->start(connection);
 }
 
 void Server::check_tables() {

@@ -30,10 +30,12 @@ Session::~Session() = default;
 
 // ---------------------------------------------------------------- [A] endpoint
 
-void Session::start(const sockaddr_storage& peer, socklen_t peer_length) {
+void Session::start(const Connection& connection) {
     auto keep = shared_from_this();
     if (server_.use_haproxy()) return start_proxy_wait();
-    std::optional<Endpoint> ep = endpoint_from_socket(client_fd(), peer, peer_length, server_.settings().ipv4);
+    std::optional<Endpoint> ep = endpoint_from_socket(client_fd(), connection.peer, connection.peer_length,
+                                                      connection.local, connection.local_length,
+                                                      server_.settings().ipv4);
     if (!ep) return endpoint_failed();
     connected(std::move(*ep));
 }

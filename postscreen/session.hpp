@@ -53,7 +53,7 @@ public:
 
     // Starts the session (called once, after the server adopted it), with
     // the client's address as accept() gave it (length 0: not known).
-    void start(const sockaddr_storage& peer, socklen_t peer_length);
+    void start(const Connection& connection); // its addresses (the descriptor and slot are taken)
     // Closes the session at once, without logging (process exit).
     void abort();
 

@@ -13,6 +13,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -40,6 +41,32 @@ asio::generic::stream_protocol protocol_of(int fd) {
     return asio::generic::stream_protocol(ss.ss_family, 0);
 }
 
+// The local address every connection accepted on a listener has, when it
+// is fixed: a TCP listener bound to one address. Not for the wildcard, nor
+// with IP_TRANSPARENT, where connections keep the addresses their clients
+// chose. Spares a getsockname() per client. Returns the length, 0 if not
+// fixed.
+socklen_t fixed_local_address(int fd, sockaddr_storage& out) {
+    socklen_t len = sizeof(out);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&out), &len) < 0 || len > sizeof(out)) return 0;
+    int transparent = 0;
+    socklen_t optlen = sizeof(transparent);
+    if (out.ss_family == AF_INET) {
+        const auto& in = reinterpret_cast<const sockaddr_in&>(out);
+        if (in.sin_addr.s_addr == htonl(INADDR_ANY)) return 0;
+        if (::getsockopt(fd, SOL_IP, IP_TRANSPARENT, &transparent, &optlen) == 0 && transparent) return 0;
+        return len;
+    }
+    if (out.ss_family == AF_INET6) {
+        const in6_addr& a = reinterpret_cast<const sockaddr_in6&>(out).sin6_addr;
+        const bool mapped_any = IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr32[3] == 0;
+        if (IN6_IS_ADDR_UNSPECIFIED(&a) || mapped_any) return 0;
+        if (::getsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &transparent, &optlen) == 0 && transparent) return 0;
+        return len;
+    }
+    return 0;
+}
+
 // Makes a descriptor non-blocking (accept4() does it for accepted sockets).
 void set_non_blocking(int fd) {
     int on = 1;
@@ -61,6 +88,8 @@ struct Listener {
     asio::steady_timer retry_timer; // after an accept error, per listener
     bool pass = false;
     bool armed = false;
+    sockaddr_storage local{}; // see fixed_local_address()
+    socklen_t local_length = 0;
     Listener(asio::io_context& io) : acceptor(io), retry_timer(io) {}
 };
 
@@ -256,6 +285,10 @@ struct Core : std::enable_shared_from_this<Core> {
                 continue;
             }
             conn.peer_length = len <= sizeof(conn.peer) ? len : 0;
+            if (l.local_length > 0) {
+                std::memcpy(&conn.local, &l.local, l.local_length);
+                conn.local_length = l.local_length;
+            }
             deliver(std::move(conn));
         }
         // More may be queued: after the handlers that are ready now.
@@ -481,6 +514,7 @@ void DaemonHost::add_listener(int fd, std::string_view transport) {
     l->acceptor.assign(protocol_of(fd), fd, ec);
     if (ec) msg_fatal("listen socket on file descriptor %d: %s", fd, ec.message().c_str());
     l->acceptor.non_blocking(true, ec);
+    if (!l->pass) l->local_length = fixed_local_address(fd, l->local);
     core_->listeners.push_back(std::move(l));
 }
 

@@ -11,7 +11,9 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/write.hpp>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -229,6 +231,72 @@ TEST_CASE("accepted: a non-blocking descriptor with the peer's address, an Asio 
     // Nothing to take twice.
     auto again = c.take_socket(h.io);
     CHECK_FALSE(again.is_open());
+}
+
+TEST_CASE("a TCP listener bound to one address gives each connection that local address, a wildcard one not",
+          "[daemon_options]") {
+    boost::asio::io_context io;
+    int sv[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    psm::UniqueFd master_end(sv[0]);
+    psm::DaemonHost host(io, psm::Config(), psm::DaemonSpec{});
+    host.attach_status_channel(sv[1], 3);
+    // Returns the port of a new listener on address:0, or 0 if IP_TRANSPARENT
+    // was wanted and is not allowed here.
+    auto listen_on = [&](in_addr_t address, bool transparent) -> std::uint16_t {
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        REQUIRE(fd >= 0);
+        const int on = 1;
+        if (transparent && ::setsockopt(fd, SOL_IP, IP_TRANSPARENT, &on, sizeof(on)) < 0) {
+            ::close(fd);
+            return 0;
+        }
+        sockaddr_in sin{};
+        sin.sin_family = AF_INET;
+        sin.sin_addr.s_addr = address;
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) == 0);
+        REQUIRE(::listen(fd, 16) == 0);
+        socklen_t len = sizeof(sin);
+        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len) == 0);
+        host.add_listener(fd, "inet");
+        return ntohs(sin.sin_port);
+    };
+    const in_addr_t loopback = htonl(INADDR_LOOPBACK);
+    const std::uint16_t fixed = listen_on(loopback, false);
+    const std::uint16_t wildcard = listen_on(htonl(INADDR_ANY), false);
+    const std::uint16_t transparent = listen_on(loopback, true); // 0 without CAP_NET_ADMIN
+    Recorder daemon;
+    host.start(daemon);
+
+    std::vector<psm::UniqueFd> clients;
+    for (std::uint16_t port : {fixed, wildcard, transparent}) {
+        if (port == 0) continue;
+        psm::UniqueFd fd(::socket(AF_INET, SOCK_STREAM, 0));
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_addr.s_addr = loopback;
+        to.sin_port = htons(port);
+        REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0);
+        clients.push_back(std::move(fd));
+    }
+    for (int i = 0; i < 200 && daemon.connections.size() < clients.size(); ++i)
+        io.run_for(std::chrono::milliseconds(10));
+    REQUIRE(daemon.connections.size() == clients.size());
+    for (const psm::Connection& c : daemon.connections) {
+        sockaddr_in own{};
+        socklen_t len = sizeof(own);
+        REQUIRE(::getsockname(c.fd.get(), reinterpret_cast<sockaddr*>(&own), &len) == 0);
+        const std::uint16_t port = ntohs(own.sin_port);
+        if (port == fixed) {
+            REQUIRE(c.local_length == sizeof(sockaddr_in));
+            const auto& local = reinterpret_cast<const sockaddr_in&>(c.local);
+            CHECK(local.sin_family == AF_INET);
+            CHECK(local.sin_addr.s_addr == own.sin_addr.s_addr);
+            CHECK(local.sin_port == own.sin_port);
+        } else {
+            CHECK(c.local_length == 0); // the wildcard, or IP_TRANSPARENT: ask each socket
+        }
+    }
 }
 
 TEST_CASE("a crowd of queued clients is accepted in batches, every one of them", "[daemon_options]") {

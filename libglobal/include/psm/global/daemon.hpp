@@ -139,6 +139,8 @@ struct Connection {
     UniqueFd fd;               // non-blocking, close-on-exec
     sockaddr_storage peer{};   // the peer's address as accept() gave it,
     socklen_t peer_length = 0; // or 0: not known (ask getpeername())
+    sockaddr_storage local{};   // the listener's own address, when every
+    socklen_t local_length = 0; // connection has it; or 0 (ask getsockname())
     AttrHash pass_attrs;       // -t pass: the attributes that came with the descriptor
     ClientSlot slot;           // keep for the whole session
 
