@@ -5,7 +5,15 @@
 
 namespace psm::dnsblog {
 
-ResultCache::ResultCache(std::size_t capacity, int max_ttl) : capacity_(capacity), max_ttl_(max_ttl) {}
+namespace {
+// Buckets made up front: enough for the default capacity, so that a filling
+// cache does not rehash (each rehash touches every entry) on the way.
+constexpr std::size_t kMaxInitialBuckets = 1 << 17;
+} // namespace
+
+ResultCache::ResultCache(std::size_t capacity, int max_ttl) : capacity_(capacity), max_ttl_(max_ttl) {
+    map_.reserve(std::min(capacity_, kMaxInitialBuckets));
+}
 
 std::optional<CachedResult> ResultCache::find(const std::string& qname, Clock::time_point now) {
     auto it = map_.find(qname);
@@ -18,8 +26,8 @@ std::optional<CachedResult> ResultCache::find(const std::string& qname, Clock::t
     auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(entry->expiry - now).count();
     auto left = (left_ms + 999) / 1000;
     if (left_ms <= 0) {
+        map_.erase(it); // before the entry its key refers to
         lru_.erase(entry);
-        map_.erase(it);
         ++misses_;
         return std::nullopt;
     }
@@ -35,18 +43,21 @@ void ResultCache::store(const std::string& qname, const std::vector<std::array<s
                         Clock::time_point now) {
     if (capacity_ == 0 || ttl <= 0) return;
     const auto expiry = now + std::chrono::seconds(std::min(ttl, max_ttl_));
-    if (auto it = map_.find(qname); it != map_.end()) {
+    // The new entry goes in first, so that the index can refer to its name:
+    // one probe of the index, whether the name is new or not.
+    lru_.push_front(Entry{qname, addresses, expiry});
+    auto [it, added] = map_.try_emplace(std::string_view(lru_.front().qname), lru_.begin());
+    if (!added) {
+        lru_.pop_front();
         it->second->addresses = addresses;
         it->second->expiry = expiry;
         lru_.splice(lru_.begin(), lru_, it->second);
         return;
     }
-    if (map_.size() >= capacity_) {
-        map_.erase(lru_.back().qname);
+    if (map_.size() > capacity_) {
+        map_.erase(std::string_view(lru_.back().qname));
         lru_.pop_back();
     }
-    lru_.push_front(Entry{qname, addresses, expiry});
-    map_.emplace(qname, lru_.begin());
 }
 
 } // namespace psm::dnsblog

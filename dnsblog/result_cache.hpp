@@ -11,6 +11,7 @@
 #include <list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -51,7 +52,9 @@ private:
     std::size_t capacity_;
     int max_ttl_;
     List lru_; // most recently used first
-    std::unordered_map<std::string, List::iterator> map_;
+    // Keyed by the entry's own qname (list nodes never move): one copy of
+    // the name per entry.
+    std::unordered_map<std::string_view, List::iterator> map_;
     std::uint64_t hits_ = 0;
     std::uint64_t misses_ = 0;
 };

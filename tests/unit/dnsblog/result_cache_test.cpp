@@ -51,3 +51,32 @@ TEST_CASE("result cache: bounded, least recently used first") {
     capped.store("a", {}, 100000, t0);
     CHECK(capped.find("a", t0)->ttl == 100);
 }
+
+TEST_CASE("result cache: storing a cached name again updates it in place, eviction keeps the index right") {
+    ResultCache cache(3);
+    auto t0 = ResultCache::Clock::now();
+    // Names longer than any small-string buffer, as real query names are.
+    auto name = [](int i) { return std::to_string(i) + ".0.0.127.zen.spamhaus.example.org"; };
+    cache.store(name(1), {}, 60, t0);
+    cache.store(name(1), {{127, 0, 0, 4}}, 30, t0 + 1s);
+    CHECK(cache.size() == 1);
+    auto hit = cache.find(name(1), t0 + 1s);
+    REQUIRE(hit);
+    REQUIRE(hit->addresses.size() == 1);
+    CHECK(hit->addresses[0][3] == 4);
+    CHECK(hit->ttl == 30);
+
+    for (int i = 2; i <= 100; ++i)
+        cache.store(name(i), {{127, 0, 0, static_cast<std::uint8_t>(i)}}, 60, t0 + 1s);
+    CHECK(cache.size() == 3);
+    for (int i = 1; i <= 97; ++i)
+        CHECK_FALSE(cache.find(name(i), t0 + 1s));
+    for (int i = 98; i <= 100; ++i) {
+        auto h = cache.find(name(i), t0 + 1s);
+        REQUIRE(h);
+        CHECK(h->addresses[0][3] == i);
+    }
+    // Expired entries leave the index too.
+    CHECK_FALSE(cache.find(name(99), t0 + 2min));
+    CHECK(cache.size() == 2);
+}
