@@ -10,6 +10,9 @@ Inside its block a process hands out, without further coordination:
 * `client_address()`  127.B.c.k    SMTP client source addresses, c in 2..52
                                    and 54..250 (about 50,000 of them)
 
+A process that needs more client addresses than that (the benchmarks)
+claims whole further blocks with `extra_block()`, held the same way.
+
 So ctest `-j` runs never collide on addresses, and port 53 (needed when
 the system resolver must reach a test DNS server) is always free.
 
@@ -31,30 +34,45 @@ FIRST_BLOCK, LAST_BLOCK = 10, 249
 _lock = threading.Lock()
 _block = None
 _block_fd = None
+_extra_fds = []
 _next = {"server": 1, "dns": 1, "client": 0}
+
+
+def _claim(start):
+    """Locks the first free block from `start` on: (B, lock fd). Called with
+    _lock held."""
+    os.makedirs(LOCK_DIR, exist_ok=True)
+    span = LAST_BLOCK - FIRST_BLOCK + 1
+    for i in range(span):
+        b = FIRST_BLOCK + (start + i) % span
+        fd = os.open(os.path.join(LOCK_DIR, f"block-{b}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        os.set_inheritable(fd, False)
+        return b, fd
+    raise RuntimeError("no free 127.B.0.0/16 block: too many test processes")
 
 
 def block():
     """This process's second octet B (claimed on first use)."""
     global _block, _block_fd
     with _lock:
-        if _block is not None:
-            return _block
-        os.makedirs(LOCK_DIR, exist_ok=True)
-        span = LAST_BLOCK - FIRST_BLOCK + 1
-        start = os.getpid() % span
-        for i in range(span):
-            b = FIRST_BLOCK + (start + i) % span
-            fd = os.open(os.path.join(LOCK_DIR, f"block-{b}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                continue
-            os.set_inheritable(fd, False)
-            _block, _block_fd = b, fd
-            return b
-        raise RuntimeError("no free 127.B.0.0/16 block: too many test processes")
+        if _block is None:
+            _block, _block_fd = _claim(os.getpid() % (LAST_BLOCK - FIRST_BLOCK + 1))
+        return _block
+
+
+def extra_block():
+    """Another whole block 127.X.0.0/16 for this process alone (all of it:
+    X.0.1 to X.255.254 as client addresses), held until the process exits."""
+    block()
+    with _lock:
+        b, fd = _claim(os.getpid() % (LAST_BLOCK - FIRST_BLOCK + 1))
+        _extra_fds.append(fd)
+        return b
 
 
 def _take(kind):
