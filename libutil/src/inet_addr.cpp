@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <memory>
 
@@ -141,8 +142,18 @@ InetAddr InetAddr::unmapped() const {
 
 InetAddrText InetAddr::text() const noexcept {
     InetAddrText out;
-    if (family_ != Family::none && ::inet_ntop(af(), bytes_.data(), out.buf.data(), out.buf.size()) != nullptr)
+    if (family_ == Family::v4) {
+        // The dotted quad inet_ntop() writes, without its sprintf(): every
+        // client address of every session and DNSBL reply passes here.
+        char* p = out.buf.data();
+        for (int i = 0; i < 4; ++i) {
+            if (i > 0) *p++ = '.';
+            p = std::to_chars(p, out.buf.data() + out.buf.size(), bytes_[static_cast<std::size_t>(i)]).ptr;
+        }
+        out.len = static_cast<std::size_t>(p - out.buf.data());
+    } else if (family_ != Family::none && ::inet_ntop(af(), bytes_.data(), out.buf.data(), out.buf.size()) != nullptr) {
         out.len = std::strlen(out.buf.data());
+    }
     return out;
 }
 

@@ -3,6 +3,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+
+#include <array>
+#include <cstdint>
+
 #include <netinet/in.h>
 
 #include <cstring>
@@ -153,4 +158,19 @@ TEST_CASE("CidrBlock::contains never crosses address families", "[inet_addr]") {
     CHECK_FALSE(v6.contains(*InetAddr::parse("2001:db8:8000::")));
     CHECK(CidrBlock(*InetAddr::parse("10.1.2.3"), 8).to_string() == "10.0.0.0/8");
     CHECK(CidrBlock(*InetAddr::parse("10.1.2.3"), 99).prefix() == 32);
+}
+
+TEST_CASE("IPv4 text is inet_ntop's dotted quad, for every octet value in every position", "[inet_addr]") {
+    for (int v = 0; v < 256; ++v) {
+        const auto b = static_cast<std::uint8_t>(v);
+        for (const std::array<std::uint8_t, 4>& bytes : {std::array<std::uint8_t, 4>{b, 0, 0, 0}, {1, b, 2, 3},
+                                                        {255, 255, b, 9}, {10, 0, 100, b}, {b, b, b, b}}) {
+            char expected[INET_ADDRSTRLEN];
+            REQUIRE(::inet_ntop(AF_INET, bytes.data(), expected, sizeof(expected)) != nullptr);
+            const psm::InetAddr a = psm::InetAddr::v4(bytes);
+            CHECK(a.text().view() == expected);
+            CHECK(a.to_string() == expected);
+        }
+    }
+    CHECK(psm::InetAddr().text().view().empty());
 }
