@@ -7,6 +7,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+
 namespace psm::dnsblog {
 
 namespace {
@@ -163,7 +165,7 @@ void DnsblLookups::resolve(const std::string& key, const std::string& query, con
             result.status = LookupResult::Status::listed;
             result.addresses = a.a;
             result.ttl = a.ttl;
-            if (result.listing_text().empty()) {
+            if (std::all_of(result.addresses.begin(), result.addresses.end(), is_refusal_code)) {
                 fail("blocked", "DNSBL domain refused the query (reply " + result.addresses_text() + ")");
             }
         } else if (!a.cname_target.empty() && hops + 1 < kMaxCnameQueries) {
