@@ -154,6 +154,7 @@ void AttrDecoder::reset() {
 
 AttrList AttrDecoder::take() {
     AttrList out = std::move(list_);
+    reserve_ = std::clamp<std::size_t>(out.size(), kMinReserve, kMaxReserve);
     reset();
     return out;
 }
@@ -166,12 +167,21 @@ bool AttrDecoder::fail(Error error, std::string before, std::string after) {
     return false;
 }
 
-bool AttrDecoder::add(Attr item) {
-    if (list_.size() >= limits_.max_attrs)
-        return fail(Error::too_many,
-                    "attribute count exceeds limit " + std::to_string(limits_.max_attrs) + " in input from ");
-    if (list_.empty()) list_.reserve(16); // one allocation for a typical list, not five
-    list_.push_back(std::move(item));
+Attr* AttrDecoder::append() {
+    if (list_.size() >= limits_.max_attrs) {
+        fail(Error::too_many, "attribute count exceeds limit " + std::to_string(limits_.max_attrs) + " in input from ");
+        return nullptr;
+    }
+    // One allocation per list: a peer tends to send lists of one size.
+    if (list_.empty()) list_.reserve(reserve_);
+    return &list_.emplace_back();
+}
+
+bool AttrDecoder::add(Attr::Kind kind, std::string_view name) {
+    Attr* a = append();
+    if (!a) return false;
+    a->kind = kind;
+    a->name = name;
     return true;
 }
 
@@ -215,11 +225,11 @@ bool AttrDecoder::end_string(bool sep) {
         if (sep) // attr64 "name:value:value"
             return fail(Error::malformed, "multiple values for attribute " + name_ + " from ");
         in_value_ = false;
-        Attr a;
-        a.name = std::move(name_);
-        a.value = std::move(text);
-        name_.clear();
-        return add(std::move(a));
+        Attr* a = append();
+        if (!a) return false;
+        a->name.swap(name_); // name_ gets the new item's empty string
+        a->value.swap(text);
+        return true;
     }
     if (sep) {
         name_ = std::move(text);
@@ -237,17 +247,18 @@ bool AttrDecoder::end_string(bool sep) {
     if (encoding_ == AttrEncoding::plain && text.size() == 2 && text[1] == '\0') text.resize(1);
     if (text == "{") {
         ++depth_;
-        return add(attr::group_open());
+        return add(Attr::Kind::group_open, "{");
     }
     if (text == "}") {
         if (depth_ == 0) return fail(Error::malformed, "unexpected '}' in input from ");
         --depth_;
-        return add(attr::group_close());
+        return add(Attr::Kind::group_close, "}");
     }
-    Attr a;
-    a.kind = Attr::Kind::bare;
-    a.name = std::move(text);
-    return add(std::move(a));
+    Attr* a = append();
+    if (!a) return false;
+    a->kind = Attr::Kind::bare;
+    a->name.swap(text);
+    return true;
 }
 
 // Where the string being read can end: the first byte at or after `from`

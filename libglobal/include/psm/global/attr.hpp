@@ -97,7 +97,10 @@ private:
     bool end_string(bool separator); // a complete name or value is in current_
     std::size_t next_terminator(std::string_view input, std::size_t from) const;
     bool fail(Error error, std::string before, std::string after = {});
-    bool add(Attr item);
+    Attr* append(); // a new last item, or nullptr (the error set) at the limit
+    bool add(Attr::Kind kind, std::string_view name);
+
+    static constexpr std::size_t kMinReserve = 8, kMaxReserve = 64;
 
     AttrEncoding encoding_;
     AttrLimits limits_;
@@ -110,6 +113,7 @@ private:
     std::string name_;
     std::string detail_, detail_after_; // the message around the service name
     AttrList list_;
+    std::size_t reserve_ = 16; // items reserved for a list: the last list's count
 };
 
 // ---- Receiver side: the requested-names scan (attr_scan) ----
