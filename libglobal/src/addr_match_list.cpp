@@ -85,6 +85,13 @@ void AddrMatchList::parse(std::string_view text, bool positive, const DictOpenOp
             items_.push_back(std::move(entry));
         } else {
             entry.pattern = lowercase(item);
+            const std::string_view pattern = entry.pattern;
+            // Only these can be net/mask patterns; the rest are compared as
+            // text (a plain address) or never match (a host name, junk).
+            entry.v6 = pattern.find(':') != std::string_view::npos;
+            entry.net_mask = pattern.find_first_of(":/") != std::string_view::npos && !only_chars(pattern, kV4Chars) &&
+                             only_chars(pattern, kV6PatternChars);
+            if (entry.net_mask) entry.block = CidrBlock::parse(pattern, &entry.block_error);
             items_.push_back(std::move(entry));
         }
     }
@@ -95,7 +102,8 @@ AddrMatch AddrMatchList::match(std::string_view address) const {
     // match_hostaddr() gives up on anything that can't be an address.
     if (!only_chars(addr, kV6Chars)) return AddrMatch::no_match;
     bool addr_v6 = addr.find(':') != std::string::npos;
-    std::string why;
+    std::optional<InetAddr> parsed; // when a net/mask item needs it
+    bool tried_parse = false;
     for (const Item& item : items_) {
         auto hit = [&] { return item.positive ? AddrMatch::match : AddrMatch::no_match; };
         if (item.table) {
@@ -112,19 +120,18 @@ AddrMatch AddrMatchList::match(std::string_view address) const {
                 ? pattern == addr
                 : pattern.size() == addr.size() + 2 && pattern.back() == ']' && pattern.substr(1, addr.size()) == addr)
             return hit();
-        // Cheap rejections before converting to binary: the other family,
-        // a plain address (compared above), a host name or other junk.
-        if (addr_v6 != (pattern.find(':') != std::string_view::npos) ||
-            pattern.find_first_of(":/") == std::string_view::npos || only_chars(pattern, kV4Chars) ||
-            !only_chars(pattern, kV6PatternChars))
-            continue;
-        auto block = CidrBlock::parse(pattern, &why);
-        if (!block) {
-            msg_warn("%s: %s", pname_.c_str(), why.c_str());
+        // Rejected before converting to binary: the other family, a plain
+        // address (compared above), a host name or other junk.
+        if (addr_v6 != item.v6 || !item.net_mask) continue;
+        if (!item.block) {
+            msg_warn("%s: %s", pname_.c_str(), item.block_error.c_str());
             return AddrMatch::error;
         }
-        auto parsed = InetAddr::parse(addr);
-        if (parsed && block->contains(*parsed)) return hit();
+        if (!tried_parse) {
+            parsed = InetAddr::parse(addr);
+            tried_parse = true;
+        }
+        if (parsed && item.block->contains(*parsed)) return hit();
     }
     return AddrMatch::no_match;
 }

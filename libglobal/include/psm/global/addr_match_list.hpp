@@ -7,8 +7,10 @@
 #pragma once
 
 #include "psm/global/dict.hpp"
+#include "psm/util/inet_addr.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +46,12 @@ private:
         bool positive = true;
         std::string pattern;         // case-folded; empty for a table
         std::unique_ptr<Dict> table; // type:table and unreadable /file/name
+        // A net/mask pattern, parsed once; a bad one keeps the warning it
+        // gives at match time, as stock's does.
+        bool net_mask = false;
+        bool v6 = false; // the pattern has a ':'
+        std::optional<CidrBlock> block;
+        std::string block_error;
     };
     void parse(std::string_view text, bool positive, const DictOpenOptions& options, int depth);
 
