@@ -6,11 +6,8 @@ namespace psm::dnsblog {
 namespace {
 
 // The end of the tick that `when` falls in.
-using Tick = std::chrono::duration<TimerHeap::Clock::rep, std::ratio<4, 1000>>;
-static_assert(Tick(1) == TimerHeap::kTick);
-
 TimerHeap::Clock::time_point tick_end(TimerHeap::Clock::time_point when) {
-    return TimerHeap::Clock::time_point(std::chrono::ceil<Tick>(when.time_since_epoch()));
+    return TimerHeap::Clock::time_point(std::chrono::ceil<TimerHeap::Tick>(when.time_since_epoch()));
 }
 
 } // namespace

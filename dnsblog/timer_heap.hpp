@@ -26,7 +26,8 @@ class TimerHeap {
 public:
     using Clock = std::chrono::steady_clock;
     using Callback = std::function<void(std::uint64_t key, std::uint32_t tag)>;
-    static constexpr std::chrono::milliseconds kTick{4};
+    using Tick = std::chrono::duration<Clock::rep, std::ratio<4, 1000>>; // 4 ms
+    static constexpr Tick kTick{1};
 
     TimerHeap(boost::asio::io_context& io, Callback on_expiry);
     ~TimerHeap();

@@ -38,11 +38,12 @@ _extra_fds = []
 _next = {"server": 1, "dns": 1, "client": 0}
 
 
-def _claim(start):
-    """Locks the first free block from `start` on: (B, lock fd). Called with
-    _lock held."""
+def _claim():
+    """Locks the first free block from one that depends on the pid on:
+    (B, lock fd). Called with _lock held."""
     os.makedirs(LOCK_DIR, exist_ok=True)
     span = LAST_BLOCK - FIRST_BLOCK + 1
+    start = os.getpid() % span
     for i in range(span):
         b = FIRST_BLOCK + (start + i) % span
         fd = os.open(os.path.join(LOCK_DIR, f"block-{b}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
@@ -61,7 +62,7 @@ def block():
     global _block, _block_fd
     with _lock:
         if _block is None:
-            _block, _block_fd = _claim(os.getpid() % (LAST_BLOCK - FIRST_BLOCK + 1))
+            _block, _block_fd = _claim()
         return _block
 
 
@@ -70,7 +71,7 @@ def extra_block():
     X.0.1 to X.255.254 as client addresses), held until the process exits."""
     block()
     with _lock:
-        b, fd = _claim(os.getpid() % (LAST_BLOCK - FIRST_BLOCK + 1))
+        b, fd = _claim()
         _extra_fds.append(fd)
         return b
 
