@@ -2,10 +2,11 @@
 // tests and the benchmark's fake server (see dns_message.hpp).
 #include "dns_message.hpp"
 
+#include "psm/util/text.hpp"
+
 #include <ldns/ldns.h>
 
 #include <algorithm>
-#include <cctype>
 #include <climits>
 #include <cstdlib>
 #include <memory>
@@ -28,11 +29,12 @@ std::uint16_t get16(std::span<const std::uint8_t> m, std::size_t at) {
     return static_cast<std::uint16_t>((m[at] << 8) | m[at + 1]);
 }
 
-std::string lower_name(std::string_view name) {
-    std::string out(name);
-    if (!out.empty() && out.back() == '.') out.pop_back();
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
+// Whether a name as WireReader::name gives it (lower case, no final dot)
+// is the question's name, which may have a final dot and any case.
+bool is_question_name(std::string_view lower_text, std::string_view question) {
+    if (!question.empty() && question.back() == '.') question.remove_suffix(1);
+    return std::equal(lower_text.begin(), lower_text.end(), question.begin(), question.end(),
+                      [](char a, char q) { return a == ascii_lower(q); });
 }
 
 void lower(int& slot, int ttl) {
@@ -89,8 +91,10 @@ public:
             if (at + 1 + length > m_.size()) return false;
             if (text) {
                 if (!text->empty()) text->push_back('.');
-                for (std::size_t i = at + 1; i <= at + length; ++i)
-                    text->push_back(static_cast<char>(std::tolower(m_[i])));
+                const std::size_t from = text->size();
+                text->append(reinterpret_cast<const char*>(m_.data() + at + 1), length);
+                for (auto c = text->begin() + static_cast<std::ptrdiff_t>(from); c != text->end(); ++c)
+                    *c = ascii_lower(*c);
             }
             at += 1 + length;
         }
@@ -160,9 +164,11 @@ bool valid_query_name(std::string_view name) {
     for (std::size_t i = 0; i < name.size(); ++i) {
         const unsigned char ch = static_cast<unsigned char>(name[i]);
         const bool last = i + 1 == name.size();
-        if (std::isalnum(ch) || ch == '_') {
+        const bool digit = ch >= '0' && ch <= '9';
+        const bool letter = ascii_lower(static_cast<char>(ch)) >= 'a' && ascii_lower(static_cast<char>(ch)) <= 'z';
+        if (digit || letter || ch == '_') {
             if (++label > 63) return false;
-            if (!std::isdigit(ch)) non_numeric = true;
+            if (!digit) non_numeric = true;
         } else if (ch == '.') {
             if (label == 0 || last) return false;
             label = 0;
@@ -258,7 +264,7 @@ AnswerCheck parse_answer(std::span<const std::uint8_t> message, std::uint16_t id
     std::size_t pos = kHeaderSize;
     std::string qname;
     if (!wire.name(pos, &qname) || pos + 4 > message.size()) return AnswerCheck::not_a_response;
-    if (get16(message, pos) != type || get16(message, pos + 2) != kClassIn || qname != lower_name(name))
+    if (get16(message, pos) != type || get16(message, pos + 2) != kClassIn || !is_question_name(qname, name))
         return AnswerCheck::wrong_question;
     pos += 4;
 

@@ -1,8 +1,6 @@
 // String tools with Postfix's list and brace semantics (see text.hpp).
 #include "psm/util/text.hpp"
 
-#include <cctype>
-
 namespace psm {
 
 std::vector<std::string> split_tokens(std::string_view text, std::string_view separators) {
@@ -74,20 +72,20 @@ std::optional<std::string> strip_braces(std::string_view text, std::string* erro
 
 std::string lowercase(std::string_view text) {
     std::string out(text);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : out) c = ascii_lower(c);
     return out;
 }
 
 std::string uppercase(std::string_view text) {
     std::string out(text);
-    for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char& c : out) c = ascii_upper(c);
     return out;
 }
 
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+        if (ascii_lower(a[i]) != ascii_lower(b[i]))
             return false;
     return true;
 }

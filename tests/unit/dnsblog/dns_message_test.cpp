@@ -271,6 +271,14 @@ TEST_CASE("dns message: answers must match id and question") {
     CHECK(parse_answer(good, 78, "2.0.0.127.bl.example", kTypeA, a) == AnswerCheck::wrong_id);
     CHECK(parse_answer(good, 77, "3.0.0.127.bl.example", kTypeA, a) == AnswerCheck::wrong_question);
     CHECK(parse_answer(good, 77, "2.0.0.127.bl.example", kTypeTxt, a) == AnswerCheck::wrong_question);
+    // The name compares without case and without a final dot, and whole.
+    auto upper = answer_a(query_for(77, "2.0.0.127.BL.EXAMPLE"), {"127.0.0.2"}, 300);
+    CHECK(parse_answer(upper, 77, "2.0.0.127.bl.Example", kTypeA, a) == AnswerCheck::ok);
+    CHECK(parse_answer(upper, 77, "2.0.0.127.bl.example.", kTypeA, a) == AnswerCheck::ok);
+    CHECK(parse_answer(upper, 77, "2.0.0.127.bl.exampl", kTypeA, a) == AnswerCheck::wrong_question);
+    CHECK(parse_answer(upper, 77, "2.0.0.127.bl.example.x", kTypeA, a) == AnswerCheck::wrong_question);
+    CHECK(parse_answer(upper, 77, "2.0.0.127.bl.example..", kTypeA, a) == AnswerCheck::wrong_question);
+    CHECK(parse_answer(upper, 77, "", kTypeA, a) == AnswerCheck::wrong_question);
     // The query itself (QR clear) is no answer; nor is garbage or a stub.
     CHECK(parse_answer(q.wire, 77, "2.0.0.127.bl.example", kTypeA, a) == AnswerCheck::not_a_response);
     std::vector<std::uint8_t> garbage(40, 0xff);
@@ -332,6 +340,15 @@ TEST_CASE("dns message: valid_query_name follows Postfix's valid_hostname") {
     CHECK_FALSE(valid_query_name("a.b-"));
     CHECK_FALSE(valid_query_name("a b.c"));
     CHECK_FALSE(valid_query_name(std::string(64, 'a') + ".b"));
+    CHECK(valid_query_name("2.0.0.127.ZEN.Spamhaus.ORG"));
+    CHECK(valid_query_name("a.b-c.d_e.z9"));
+    CHECK_FALSE(valid_query_name("a.\xc4" "b.example")); // letters are ASCII letters only
+    CHECK_FALSE(valid_query_name("a.b@c.example"));
+    CHECK_FALSE(valid_query_name("a.b[c.example"));
+    CHECK_FALSE(valid_query_name("a.b`c.example"));
+    CHECK_FALSE(valid_query_name("a.b{c.example"));
+    CHECK_FALSE(valid_query_name("a.b/c.example"));
+    CHECK_FALSE(valid_query_name("a.b:c.example"));
     std::string long_name;
     for (int i = 0; i < 5; ++i)
         long_name += std::string(60, 'a') + ".";

@@ -1,6 +1,8 @@
 // Tests for the Postfix-semantics string tools.
 #include "psm/util/text.hpp"
 
+#include <cctype>
+
 #include <catch2/catch.hpp>
 
 using psm::split_tokens;
@@ -44,4 +46,24 @@ TEST_CASE("case helpers", "[text]") {
     CHECK(psm::iequals("Dunno", "dUNNO"));
     CHECK_FALSE(psm::iequals("dunno", "dunn"));
     CHECK(psm::trim("  x y \t") == "x y");
+}
+
+TEST_CASE("case folding is the C locale's, for every byte value", "[text]") {
+    // The daemons never call setlocale(): what <cctype> does in the "C"
+    // locale is the reference, byte for byte (bytes >= 0x80 stay as they are).
+    std::string all;
+    for (int c = 0; c < 256; ++c) {
+        const char ch = static_cast<char>(c);
+        CHECK(psm::ascii_lower(ch) == static_cast<char>(std::tolower(c)));
+        CHECK(psm::ascii_upper(ch) == static_cast<char>(std::toupper(c)));
+        all.push_back(ch);
+    }
+    std::string lower = all, upper = all;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    CHECK(psm::lowercase(all) == lower);
+    CHECK(psm::uppercase(all) == upper);
+    CHECK(psm::iequals(all, upper));
+    CHECK(psm::iequals(lower, upper));
+    CHECK_FALSE(psm::iequals("\xc4", "\xe4")); // not ASCII letters: no folding
 }

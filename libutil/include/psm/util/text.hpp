@@ -28,6 +28,15 @@ std::vector<std::string> split_tokens_braced(std::string_view text, std::string_
 std::optional<std::string> strip_braces(std::string_view text, std::string* error = nullptr);
 
 std::string_view trim(std::string_view text, std::string_view blanks = " \t\r\n");
+
+// Case folding of ASCII letters only, as in the "C" locale that every
+// daemon runs in (no locale call per byte; other bytes stay as they are).
+constexpr char ascii_lower(char c) noexcept {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+constexpr char ascii_upper(char c) noexcept {
+    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
 std::string lowercase(std::string_view text);
 std::string uppercase(std::string_view text);
 bool iequals(std::string_view a, std::string_view b);
