@@ -305,15 +305,15 @@ struct DnsClient::Impl : std::enable_shared_from_this<DnsClient::Impl> {
 
     // ---- queries
 
-    void start(const std::string& name, std::uint16_t type, Callback callback) {
+    void start(std::string name, std::uint16_t type, Callback callback) {
         ++stats.queries;
         const std::uint64_t serial = next_serial++;
         Query& q = queries[serial];
         q.serial = serial;
-        q.name = name;
+        q.name = std::move(name);
         q.type = type;
         q.callback = std::move(callback);
-        q.wire = build_query(0, name, type);
+        q.wire = build_query(0, q.name, type);
         if (config.rotate && config.servers.size() > 1) q.offset = random_u32() % config.servers.size();
         if (q.wire.empty()) { // ldns refused the name: no server can answer
             q.step = total_steps();
@@ -469,11 +469,12 @@ DnsClient::DnsClient(asio::io_context& io, ResolverConfig config, Options option
 
 DnsClient::~DnsClient() = default;
 
-void DnsClient::query(const std::string& name, std::uint16_t type, Callback callback) {
+void DnsClient::query(std::string name, std::uint16_t type, Callback callback) {
     // Never complete inside the call: callers may hold state they update after it.
-    asio::post(impl_->io, [weak = std::weak_ptr<Impl>(impl_), name, type, cb = std::move(callback)]() mutable {
-        if (auto impl = weak.lock()) impl->start(name, type, std::move(cb));
-    });
+    asio::post(impl_->io,
+               [weak = std::weak_ptr<Impl>(impl_), name = std::move(name), type, cb = std::move(callback)]() mutable {
+                   if (auto impl = weak.lock()) impl->start(std::move(name), type, std::move(cb));
+               });
 }
 
 std::size_t DnsClient::in_flight() const {

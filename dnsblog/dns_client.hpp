@@ -59,7 +59,7 @@ public:
 
     // Asks for `type` records of `name` (a valid_query_name()); the callback
     // runs later on the io_context, never inside query().
-    void query(const std::string& name, std::uint16_t type, Callback callback);
+    void query(std::string name, std::uint16_t type, Callback callback);
 
     std::size_t in_flight() const;
     const DnsClientStats& stats() const;

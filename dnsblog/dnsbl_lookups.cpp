@@ -91,7 +91,7 @@ void DnsblLookups::lookup(const std::string& domain, const InetAddr& address, Ca
         result.why = invalid_name_text(result.query);
         return post(std::move(waiter.callback), std::move(result));
     }
-    const std::string key = lowercase(result.query);
+    std::string key = lowercase(result.query);
     if (auto hit = cache_.find(key)) {
         result.status = hit->addresses.empty() ? LookupResult::Status::not_listed : LookupResult::Status::listed;
         result.addresses = std::move(hit->addresses);
@@ -115,14 +115,14 @@ void DnsblLookups::lookup(const std::string& domain, const InetAddr& address, Ca
         result.reason = "overload";
         return post(std::move(waiter.callback), std::move(result));
     }
-    Flight& flight = flights_[key];
-    flight.domain = domain;
-    flight.name = result.query;
-    flight.waiters.push_back(std::move(waiter));
+    FlightEntry& flight = *flights_.try_emplace(std::move(key)).first;
+    flight.second.domain = domain;
+    flight.second.name = std::move(result.query);
+    flight.second.waiters.push_back(std::move(waiter));
     if (slot_free) {
-        start(key);
+        start(flight);
     } else {
-        queue_.push_back(key);
+        queue_.push_back(flight.first);
         if (queue_warning_.allow())
             msg_warn("dnsblog: %zu DNS queries in flight (dnsblog_query_concurrency): lookups are queued "
                      "(%zu waiting)",
@@ -130,19 +130,19 @@ void DnsblLookups::lookup(const std::string& domain, const InetAddr& address, Ca
     }
 }
 
-void DnsblLookups::start(const std::string& key) {
+void DnsblLookups::start(FlightEntry& flight) {
     ++active_;
     ++dns_queries_;
-    const std::string& name = flights_[key].name;
-    resolve(key, name, name, 0);
+    resolve(flight, flight.second.name, 0);
 }
 
-void DnsblLookups::resolve(const std::string& key, const std::string& query, const std::string& name, int hops) {
-    dns_.query(name, kTypeA, [this, alive = alive_, key, query, name, hops](DnsResult&& r) {
+void DnsblLookups::resolve(FlightEntry& entry, const std::string& name, int hops) {
+    dns_.query(name, kTypeA, [this, alive = alive_, flight = &entry, hops](DnsResult&& r) {
         if (!*alive) return;
+        // The name this query asked: the first, or the last CNAME's target.
+        const std::string& name = hops == 0 ? flight->second.name : flight->second.cname_target;
         LookupResult result;
-        result.query = query;
-        const DnsAnswer& a = r.answer;
+        DnsAnswer& a = r.answer;
         auto fail = [&](const char* reason, std::string why) {
             result.status = LookupResult::Status::failed;
             result.reason = reason;
@@ -163,37 +163,40 @@ void DnsblLookups::resolve(const std::string& key, const std::string& query, con
             fail("error", malformed_text(name));
         } else if (!a.a.empty()) {
             result.status = LookupResult::Status::listed;
-            result.addresses = a.a;
+            result.addresses = std::move(a.a);
             result.ttl = a.ttl;
             if (std::all_of(result.addresses.begin(), result.addresses.end(), is_refusal_code)) {
                 fail("blocked", "DNSBL domain refused the query (reply " + result.addresses_text() + ")");
             }
         } else if (!a.cname_target.empty() && hops + 1 < kMaxCnameQueries) {
-            return resolve(key, query, a.cname_target, hops + 1);
+            flight->second.cname_target = std::move(a.cname_target);
+            return resolve(*flight, flight->second.cname_target, hops + 1);
         } else if (a.has_answers) {
             result.status = LookupResult::Status::not_listed; // stock: records, but none usable: no TTL
         } else {
             result.status = LookupResult::Status::not_listed; // NODATA
             result.ttl = a.soa_ttl;
         }
-        complete(key, std::move(result));
+        // The flight is done asking: its name goes with the result.
+        result.query = std::move(flight->second.name);
+        complete(*flight, std::move(result));
     });
 }
 
-void DnsblLookups::complete(const std::string& key, LookupResult&& result) {
+void DnsblLookups::complete(FlightEntry& flight, LookupResult&& result) {
     --active_;
-    auto it = flights_.find(key);
-    const std::string domain = it != flights_.end() ? it->second.domain : std::string();
+    const std::string& domain = flight.second.domain;
     if (result.status == LookupResult::Status::listed || result.status == LookupResult::Status::not_listed)
-        cache_.store(key, result.addresses, result.ttl);
+        cache_.store(flight.first, result.addresses, result.ttl);
     if (result.reason == "blocked" && health_)
         health_->report_refusal(domain, "reply " + result.addresses_text() + " for " + result.query);
     if (health_ && health_->pending(domain)) {
-        health_->defer(domain, [this, alive = alive_, key, result = std::move(result)] {
+        health_->defer(domain, [this, alive = alive_, key = flight.first, result = std::move(result)] {
             if (*alive) deliver(key, result);
         });
     } else {
-        deliver(key, result);
+        // This erases the flight.
+        deliver(flights_.find(flight.first), result);
     }
     // Start waiting lookups; drop those nobody waits for any more.
     while (active_ < options_.concurrency && !queue_.empty()) {
@@ -208,12 +211,15 @@ void DnsblLookups::complete(const std::string& key, LookupResult&& result) {
             flights_.erase(f);
             continue;
         }
-        start(next);
+        start(*f);
     }
 }
 
 void DnsblLookups::deliver(const std::string& key, const LookupResult& result) {
-    auto it = flights_.find(key);
+    deliver(flights_.find(key), result);
+}
+
+void DnsblLookups::deliver(Flights::iterator it, const LookupResult& result) {
     if (it == flights_.end()) return;
     Flight flight = std::move(it->second);
     flights_.erase(it);

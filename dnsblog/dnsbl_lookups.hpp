@@ -15,6 +15,7 @@
 #include <utility>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <deque>
 #include <functional>
@@ -85,14 +86,21 @@ private:
     };
     struct Flight {
         std::string domain;
-        std::string name; // the query name as first asked (the key is its lower case)
-        std::vector<Waiter> waiters;
+        std::string name;         // the query name as first asked (the key is its lower case)
+        std::string cname_target; // the name asked now, after a CNAME (empty: name)
+        boost::container::small_vector<Waiter, 1> waiters;
     };
+    // Keyed by query name (lower case). A started flight's entry stays in
+    // place until its own result is delivered (entries of an unordered_map
+    // never move), so the DNS callback refers to the entry itself.
+    using Flights = std::unordered_map<std::string, Flight>;
+    using FlightEntry = Flights::value_type;
 
-    void start(const std::string& qname);
-    void resolve(const std::string& key, const std::string& query, const std::string& name, int hops);
-    void complete(const std::string& qname, LookupResult&& result);
-    void deliver(const std::string& qname, const LookupResult& result);
+    void start(FlightEntry& flight);
+    void resolve(FlightEntry& flight, const std::string& name, int hops);
+    void complete(FlightEntry& flight, LookupResult&& result);
+    void deliver(const std::string& key, const LookupResult& result);
+    void deliver(Flights::iterator it, const LookupResult& result);
     void post(Callback callback, LookupResult result);
 
     boost::asio::io_context& io_;
@@ -100,8 +108,8 @@ private:
     ListHealth* health_;
     LookupOptions options_;
     ResultCache cache_;
-    std::unordered_map<std::string, Flight> flights_; // by query name (lower case)
-    std::deque<std::string> queue_;                   // flights waiting for a query slot
+    Flights flights_;
+    std::deque<std::string> queue_; // flights waiting for a query slot
     std::size_t active_ = 0;
     std::uint64_t dns_queries_ = 0;
     std::uint64_t overloads_ = 0;

@@ -47,21 +47,23 @@ void Engine::start() {
     }
 }
 
-void Engine::send(Reply reply, AttrList list) {
-    if (settings_.reply_delay.count() <= 0) return reply(std::move(list));
+void Engine::send(Reply reply, std::string bytes) {
+    if (settings_.reply_delay.count() <= 0) return reply(std::move(bytes));
     auto timer = std::make_shared<boost::asio::steady_timer>(io_, settings_.reply_delay);
     timer->async_wait([timer, alive = alive_, reply = std::move(reply),
-                       list = std::move(list)](const boost::system::error_code& ec) mutable {
-        if (!ec && *alive) reply(std::move(list));
+                       bytes = std::move(bytes)](const boost::system::error_code& ec) mutable {
+        if (!ec && *alive) reply(std::move(bytes));
     });
 }
 
-AttrList Engine::error_reply(const std::string& label, const std::string& reason) {
+std::string Engine::error_reply(const std::string& label, const std::string& reason) {
     ScoreReply r;
     r.label = label;
     r.status = ReplyStatus::error;
     r.reason = reason;
-    return encode_reply(r);
+    std::string bytes;
+    encode_reply(bytes, r);
+    return bytes;
 }
 
 std::shared_ptr<const DnsblSites> Engine::sites_for(const std::string& spec, std::string* error) {

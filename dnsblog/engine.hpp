@@ -28,7 +28,8 @@ namespace psm::dnsblog {
 
 class Engine {
 public:
-    using Reply = std::function<void(AttrList reply)>;
+    // Gets the reply as attr0 bytes, end marker included.
+    using Reply = std::function<void(std::string reply)>;
 
     Engine(boost::asio::io_context& io, Settings settings);
     ~Engine();
@@ -49,8 +50,8 @@ public:
     // overload), at the latest at the request's deadline.
     void score_request(const AttrList& request, Reply reply);
 
-    // Replies to a list that could not be decoded at all.
-    static AttrList error_reply(const std::string& label, const std::string& reason);
+    // The reply (attr0 bytes) to a list that could not be decoded at all.
+    static std::string error_reply(const std::string& label, const std::string& reason);
 
     const Settings& settings() const { return settings_; }
     DnsClient& dns() { return dns_; }
@@ -61,7 +62,7 @@ public:
     struct ScoreJob;
 
 private:
-    void send(Reply reply, AttrList list);
+    void send(Reply reply, std::string bytes);
     std::shared_ptr<const DnsblSites> sites_for(const std::string& spec, std::string* error);
     void deadline(std::uint64_t serial);
 

@@ -93,7 +93,9 @@ void Engine::score_request(const AttrList& request, Reply reply) {
         r.status = ReplyStatus::overload;
         r.reason = "dnsblog lookup queue full";
         r.client_address = req->client_address;
-        return send(std::move(job->reply), encode_reply(r));
+        std::string bytes;
+        encode_reply(bytes, r);
+        return send(std::move(job->reply), std::move(bytes));
     }
 
     job->serial = next_job_++;
@@ -169,7 +171,9 @@ void Engine::deadline(std::uint64_t serial) {
     job->out.score = job->scorer.total();
     job->out.ttl = job->scorer.ttl(job->min_ttl, job->max_ttl);
     job->out.dnsbl_name = job->scorer.reported_domain();
-    send(std::move(job->reply), encode_reply(job->out));
+    std::string bytes;
+    encode_reply(bytes, job->out);
+    send(std::move(job->reply), std::move(bytes));
 }
 
 } // namespace psm::dnsblog

@@ -117,7 +117,7 @@ private:
             ++pending_;
             bool ok = engine().stock_request(
                 list,
-                [weak = weak_from_this()](AttrList reply) {
+                [weak = weak_from_this()](std::string reply) {
                     if (auto self = weak.lock()) self->replied(std::move(reply));
                 },
                 weak_from_this());
@@ -133,20 +133,24 @@ private:
             msg_warn("dnsblog: unknown request: %s", list.front().value.c_str());
             return replied(Engine::error_reply(request_label(list), "unknown request: " + list.front().value));
         }
-        engine().score_request(list, [weak = weak_from_this()](AttrList reply) {
+        engine().score_request(list, [weak = weak_from_this()](std::string reply) {
             if (auto self = weak.lock()) self->replied(std::move(reply));
         });
     }
 
-    void replied(AttrList reply) {
+    void replied(std::string reply) {
         --pending_;
-        send(reply);
+        send(std::move(reply));
         arm_idle();
     }
 
-    void send(const AttrList& reply) {
+    // One encoded reply.
+    void send(std::string reply) {
         if (closed_) return;
-        attr_encode(out_, reply);
+        if (out_.empty())
+            out_ = std::move(reply);
+        else
+            out_ += reply;
         flush();
     }
 

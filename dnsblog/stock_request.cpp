@@ -14,10 +14,12 @@ namespace {
 // Stock's server-side stream name in attribute-scan warnings.
 constexpr std::string_view kStockService = "dnsblog socket";
 
-AttrList stock_reply(const std::string& domain, const std::string& address, int label, const std::string& rbl_addr,
-                     int ttl) {
-    return {attr::send_str("rbl_domain", domain), attr::send_str("client_address", address),
-            attr::send_int("label", label), attr::send_str("rbl_addr", rbl_addr), attr::send_int("ttl", ttl)};
+// The reply's attr0 bytes.
+std::string stock_reply(const std::string& domain, const std::string& address, int label,
+                        const std::string& rbl_addr, int ttl) {
+    return attr_encode({attr::send_str("rbl_domain", domain), attr::send_str("client_address", address),
+                        attr::send_int("label", label), attr::send_str("rbl_addr", rbl_addr),
+                        attr::send_int("ttl", ttl)});
 }
 
 } // namespace

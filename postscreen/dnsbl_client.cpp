@@ -315,7 +315,9 @@ void DnsblClient::start_request(const std::shared_ptr<Entry>& entry, std::chrono
     entry->label = request.label;
     by_label_[entry->label] = entry;
     timers_.arm(entry->timeout, std::chrono::seconds(settings_.dnsbl_timeout), &DnsblClient::on_timeout, entry.get());
-    conn_->send(entry, attr_encode(dnsblog::encode_request(request)));
+    std::string bytes;
+    dnsblog::encode_request(bytes, request);
+    conn_->send(entry, std::move(bytes));
     ++requests_sent_;
 }
 

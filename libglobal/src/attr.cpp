@@ -122,6 +122,29 @@ void attr_encode(std::string& out, const AttrList& list, AttrEncoding encoding) 
     out += encoding == AttrEncoding::attr0 ? '\0' : '\n';
 }
 
+void Attr0Writer::str(std::string_view name, std::string_view value) {
+    out_.append(name).append(1, '\0').append(value).append(1, '\0');
+}
+
+void Attr0Writer::num(std::string_view name, int value) {
+    char digits[16];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, static_cast<std::uint32_t>(value));
+    (void)ec; // ten digits at most
+    str(name, std::string_view(digits, static_cast<std::size_t>(end - digits)));
+}
+
+void Attr0Writer::group_open() {
+    out_.append("{", 2); // the marker and its terminator
+}
+
+void Attr0Writer::group_close() {
+    out_.append("}", 2);
+}
+
+void Attr0Writer::end() {
+    out_ += '\0';
+}
+
 std::string attr_encode(const AttrList& list, AttrEncoding encoding) {
     std::string out;
     attr_encode(out, list, encoding);

@@ -141,39 +141,85 @@ bool is_score_request(const AttrList& list) {
            list.front().value == kScoreRequest;
 }
 
+namespace {
+
+// The encoders write through one of two sinks: an AttrList, or attr0
+// bytes (Attr0Writer). One definition of each message's order serves both.
+struct ListSink {
+    AttrList& out;
+    void str(std::string_view name, std::string_view value) { out.push_back(attr::send_str(name, value)); }
+    void num(std::string_view name, int value) { out.push_back(attr::send_int(name, value)); }
+    void group_open() { out.push_back(attr::group_open()); }
+    void group_close() { out.push_back(attr::group_close()); }
+};
+
+struct WireSink {
+    Attr0Writer out;
+    void str(std::string_view name, std::string_view value) { out.str(name, value); }
+    void num(std::string_view name, int value) { out.num(name, value); }
+    void group_open() { out.group_open(); }
+    void group_close() { out.group_close(); }
+};
+
+template <class Sink>
+void write_request(Sink& sink, const ScoreRequest& request) {
+    sink.str(kRequestAttr, kScoreRequest);
+    sink.str(kLabel, request.label);
+    sink.str(kClientAddress, request.client_address);
+    if (request.sites) sink.str(kSites, *request.sites);
+    if (request.min_ttl) sink.num(kMinTtl, *request.min_ttl);
+    if (request.max_ttl) sink.num(kMaxTtl, *request.max_ttl);
+    if (request.deadline_ms) sink.num(kDeadline, *request.deadline_ms);
+}
+
+template <class Sink>
+void write_reply(Sink& sink, const ScoreReply& reply) {
+    sink.str(kLabel, reply.label);
+    sink.str(kStatus, to_string(reply.status));
+    sink.str(kReason, reply.reason);
+    sink.str(kClientAddress, reply.client_address);
+    sink.num(kScore, reply.score);
+    sink.num(kTtl, reply.ttl);
+    sink.str(kDnsblName, reply.dnsbl_name);
+    for (const auto& site : reply.sites) {
+        sink.group_open();
+        sink.str(kSite, site.domain);
+        sink.str(kStatus, to_string(site.status));
+        sink.str(kAddresses, site.addresses);
+        sink.num(kTtl, site.ttl);
+        sink.num(kWeight, site.weight);
+        sink.str(kReason, site.reason);
+        sink.group_close();
+    }
+}
+
+} // namespace
+
 AttrList encode_request(const ScoreRequest& request) {
     AttrList out;
-    out.push_back(attr::send_str(kRequestAttr, kScoreRequest));
-    out.push_back(attr::send_str(kLabel, request.label));
-    out.push_back(attr::send_str(kClientAddress, request.client_address));
-    if (request.sites) out.push_back(attr::send_str(kSites, *request.sites));
-    if (request.min_ttl) out.push_back(attr::send_int(kMinTtl, *request.min_ttl));
-    if (request.max_ttl) out.push_back(attr::send_int(kMaxTtl, *request.max_ttl));
-    if (request.deadline_ms) out.push_back(attr::send_int(kDeadline, *request.deadline_ms));
+    ListSink sink{out};
+    write_request(sink, request);
     return out;
+}
+
+void encode_request(std::string& out, const ScoreRequest& request) {
+    WireSink sink{Attr0Writer(out)};
+    write_request(sink, request);
+    sink.out.end();
 }
 
 AttrList encode_reply(const ScoreReply& reply) {
     AttrList out;
     out.reserve(7 + reply.sites.size() * 8);
-    out.push_back(attr::send_str(kLabel, reply.label));
-    out.push_back(attr::send_str(kStatus, to_string(reply.status)));
-    out.push_back(attr::send_str(kReason, reply.reason));
-    out.push_back(attr::send_str(kClientAddress, reply.client_address));
-    out.push_back(attr::send_int(kScore, reply.score));
-    out.push_back(attr::send_int(kTtl, reply.ttl));
-    out.push_back(attr::send_str(kDnsblName, reply.dnsbl_name));
-    for (const auto& site : reply.sites) {
-        out.push_back(attr::group_open());
-        out.push_back(attr::send_str(kSite, site.domain));
-        out.push_back(attr::send_str(kStatus, to_string(site.status)));
-        out.push_back(attr::send_str(kAddresses, site.addresses));
-        out.push_back(attr::send_int(kTtl, site.ttl));
-        out.push_back(attr::send_int(kWeight, site.weight));
-        out.push_back(attr::send_str(kReason, site.reason));
-        out.push_back(attr::group_close());
-    }
+    ListSink sink{out};
+    write_reply(sink, reply);
     return out;
+}
+
+void encode_reply(std::string& out, const ScoreReply& reply) {
+    WireSink sink{Attr0Writer(out)};
+    write_reply(sink, reply);
+    sink.out.end();
 }
 
 std::optional<ScoreRequest> decode_request(const AttrList& list, std::string* why) {

@@ -144,6 +144,11 @@ TEST_CASE("lookups: CNAME chains are followed - other records are no listing") {
         if (q.name == "1.0.0.10.bl.test")
             return std::vector<DnsResponse>{{build_answer(q.wire, 0, {q.name + ". 60 IN CNAME target.other.test."})}};
         if (q.name == "target.other.test") return std::vector<DnsResponse>{{psm::test::answer_a(q, {"127.0.0.5"}, 20)}};
+        if (q.name == "3.0.0.10.bl.test")
+            return std::vector<DnsResponse>{{build_answer(q.wire, 0, {q.name + ". 60 IN CNAME hop.other.test."})}};
+        if (q.name == "hop.other.test")
+            return std::vector<DnsResponse>{{build_answer(q.wire, 0, {q.name + ". 60 IN CNAME dead.other.test."})}};
+        if (q.name == "dead.other.test") return std::vector<DnsResponse>{{psm::test::answer_rcode(q, kRcodeServFail)}};
         return std::vector<DnsResponse>{{build_answer(q.wire, 0, {q.name + ". 60 IN TXT \"x\""})}};
     });
     DnsClient client(io, config_for(dns));
@@ -151,7 +156,8 @@ TEST_CASE("lookups: CNAME chains are followed - other records are no listing") {
     Collected c;
     lookups.lookup("bl.test", addr("10.0.0.1"), c.add());
     lookups.lookup("bl.test", addr("10.0.0.2"), c.add());
-    REQUIRE(psm::test::run_until(io, [&] { return c.results.size() == 2; }));
+    lookups.lookup("bl.test", addr("10.0.0.3"), c.add());
+    REQUIRE(psm::test::run_until(io, [&] { return c.results.size() == 3; }));
     std::map<std::string, const LookupResult*> by;
     for (const auto& r : c.results)
         by[r.query] = &r;
@@ -159,6 +165,13 @@ TEST_CASE("lookups: CNAME chains are followed - other records are no listing") {
     CHECK(by["1.0.0.10.bl.test"]->ttl == 20);
     CHECK(by["2.0.0.10.bl.test"]->status == LookupResult::Status::not_listed);
     CHECK(by["2.0.0.10.bl.test"]->ttl == -1); // stock: records, but none usable: no TTL
+    // A failure along the chain: the result has the name first asked, the
+    // resolver's text the name that failed.
+    REQUIRE(by.contains("3.0.0.10.bl.test"));
+    CHECK(by["3.0.0.10.bl.test"]->status == LookupResult::Status::failed);
+    CHECK(by["3.0.0.10.bl.test"]->reason == "servfail");
+    CHECK(by["3.0.0.10.bl.test"]->why == psm::dnsblog::try_again_text("dead.other.test"));
+    CHECK(lookups.active() == 0);
 }
 
 TEST_CASE("lookups: bounded concurrency, a bounded queue, then overload") {

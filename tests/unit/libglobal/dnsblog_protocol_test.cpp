@@ -168,3 +168,67 @@ TEST_CASE("dnsblog protocol: reply decoder tolerates new attributes, rejects bad
     CHECK_FALSE(dnsblog::decode_reply(bad, &why));
     CHECK(why == "unterminated site group");
 }
+
+TEST_CASE("dnsblog protocol: the byte encoders give attr_encode()'s bytes of the lists") {
+    // Requests with and without the optional attributes; extreme integers.
+    for (int variant = 0; variant < 4; ++variant) {
+        dnsblog::ScoreRequest r;
+        r.label = variant == 0 ? "" : std::to_string(variant * 1000003);
+        r.client_address = variant % 2 ? "2001:db8::1" : "192.0.2.1";
+        if (variant >= 1) r.sites = "a.example*2, b.example=127.0.0.3";
+        if (variant >= 2) r.min_ttl = variant == 2 ? 0 : 2147483647;
+        if (variant >= 3) r.max_ttl = -1, r.deadline_ms = -2147483647 - 1;
+        std::string bytes = "prefix";
+        dnsblog::encode_request(bytes, r);
+        CHECK(bytes == "prefix" + psm::attr_encode(dnsblog::encode_request(r)));
+    }
+    // Replies: every status, no sites, and sites of every status.
+    for (int variant = 0; variant < 6; ++variant) {
+        dnsblog::ScoreReply r;
+        r.label = std::to_string(variant);
+        r.status = variant == 1 ? dnsblog::ReplyStatus::error
+                   : variant == 2 ? dnsblog::ReplyStatus::overload
+                                  : dnsblog::ReplyStatus::ok;
+        r.reason = variant == 1 ? "bad client address: x" : "";
+        r.client_address = "192.0.2.77";
+        r.score = variant * 7 - 20;
+        r.ttl = variant == 5 ? -1 : 60 * variant;
+        r.dnsbl_name = variant >= 3 ? "bl.example" : "";
+        for (int i = 0; i < variant - 2; ++i) {
+            dnsblog::SiteResult s;
+            s.domain = "site" + std::to_string(i) + ".example";
+            s.status = static_cast<dnsblog::SiteStatus>(i % 4);
+            s.addresses = i % 4 == 0 ? "127.0.0.2 127.0.0.4" : "";
+            s.ttl = i % 2 ? -1 : 300;
+            s.weight = i - 1;
+            s.reason = i % 4 >= 2 ? "timeout" : "";
+            r.sites.push_back(s);
+        }
+        std::string bytes;
+        dnsblog::encode_reply(bytes, r);
+        CHECK(bytes == psm::attr_encode(dnsblog::encode_reply(r)));
+        std::string why;
+        auto back = dnsblog::decode_reply(decode(bytes), &why);
+        REQUIRE(back);
+        CHECK(back->sites.size() == r.sites.size());
+        CHECK(back->score == r.score);
+    }
+}
+
+TEST_CASE("attr0 writer: the bytes of the list of the same items") {
+    std::string bytes;
+    psm::Attr0Writer w(bytes);
+    w.str("a", "x");
+    w.num("n", -1);
+    w.num("m", 0);
+    w.group_open();
+    w.str("", "");
+    w.num("big", 2147483647);
+    w.group_close();
+    w.end();
+    CHECK(bytes == psm::attr_encode({psm::attr::send_str("a", "x"), psm::attr::send_int("n", -1),
+                                     psm::attr::send_int("m", 0), psm::attr::group_open(),
+                                     psm::attr::send_str("", ""), psm::attr::send_int("big", 2147483647),
+                                     psm::attr::group_close()}));
+    CHECK(bytes == "a\0x\0n\0004294967295\0m\0000\0{\0\0\0big\0002147483647\0}\0\0"s);
+}

@@ -54,6 +54,23 @@ struct AttrLimits {
     std::size_t max_attrs = 1024;      // items (pairs and group markers) in one list
 };
 
+// Writes one attr0 list straight into out, without an AttrList, for hot
+// senders: str/num/group_open/group_close/end give the bytes that
+// attr_encode() gives for the list of send_str/send_int/group_open/
+// group_close items in the same order.
+class Attr0Writer {
+public:
+    explicit Attr0Writer(std::string& out) : out_(out) {}
+    void str(std::string_view name, std::string_view value);
+    void num(std::string_view name, int value); // as attr::send_int
+    void group_open();
+    void group_close();
+    void end(); // the end-of-list marker
+
+private:
+    std::string& out_;
+};
+
 // Encodes the list plus its end-of-list marker, appended to out.
 void attr_encode(std::string& out, const AttrList& list, AttrEncoding encoding = AttrEncoding::attr0);
 std::string attr_encode(const AttrList& list, AttrEncoding encoding = AttrEncoding::attr0);

@@ -87,6 +87,10 @@ bool is_score_request(const AttrList& list);
 
 AttrList encode_request(const ScoreRequest& request);
 AttrList encode_reply(const ScoreReply& reply);
+// The same lists as attr0 bytes with their end marker, appended to out
+// (attr_encode() of the lists above, without building them).
+void encode_request(std::string& out, const ScoreRequest& request);
+void encode_reply(std::string& out, const ScoreReply& reply);
 
 // Decoders. On error they return nullopt and set *why to a short reason,
 // e.g. "missing attribute: label", "unknown attribute: foo",
