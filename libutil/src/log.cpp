@@ -41,6 +41,39 @@ constexpr Facility kFacilities[] = {
     {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},     {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
 };
 
+// Postfix-style log sanitising, in place: printable ASCII and valid UTF-8
+// stay, every other byte becomes '?' (the length never changes).
+void make_printable(char* data, size_t n) {
+    const auto* s = reinterpret_cast<const unsigned char*>(data);
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c < 0x7f) {
+            ++i;
+            continue;
+        }
+        // Length and minimum code point of a UTF-8 sequence led by c.
+        size_t len = 0;
+        unsigned min_cp = 0;
+        if (c >= 0xc2 && c <= 0xdf) len = 2, min_cp = 0x80;
+        else if (c >= 0xe0 && c <= 0xef) len = 3, min_cp = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4) len = 4, min_cp = 0x10000;
+        bool valid = len > 0 && i + len <= n;
+        unsigned cp = len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
+        for (size_t k = 1; valid && k < len; ++k) {
+            if ((s[i + k] & 0xc0) != 0x80) valid = false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (valid && (cp < min_cp || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) valid = false;
+        if (valid) {
+            i += len;
+        } else {
+            data[i] = '?';
+            ++i;
+        }
+    }
+}
+
 enum class Severity { info, warning, error, fatal, panic };
 
 class Logger {
@@ -98,24 +131,27 @@ public:
 
     void write(Severity severity, const char* fmt, va_list ap) {
         int saved_errno = errno;
-        std::string text = prefix(severity);
+        // Formatted on the stack unless it is long; sanitised in place.
+        char small[512];
+        std::string big;
+        std::string_view body;
         va_list copy;
         va_copy(copy, ap);
-        char small[512];
         int n = std::vsnprintf(small, sizeof(small), fmt, copy);
         va_end(copy);
         if (n < 0) {
-            text += "(log format error)";
+            body = "(log format error)";
         } else if (static_cast<size_t>(n) < sizeof(small)) {
-            text.append(small, static_cast<size_t>(n));
+            make_printable(small, static_cast<size_t>(n));
+            body = std::string_view(small, static_cast<size_t>(n));
         } else {
-            std::string big(static_cast<size_t>(n) + 1, '\0');
+            big.assign(static_cast<size_t>(n) + 1, '\0');
             std::vsnprintf(big.data(), big.size(), fmt, ap);
             big.resize(static_cast<size_t>(n));
-            text += big;
+            make_printable(big.data(), big.size());
+            body = big;
         }
-        text = log_printable(text);
-        emit(severity, text);
+        emit(severity, prefix(severity), body);
         errno = saved_errno;
     }
 
@@ -143,47 +179,58 @@ private:
     }
 
     // Serialised: a worker thread (e.g. postscreen's cache) may log too, and
-    // the timestamp cache is shared.
-    void emit(Severity severity, const std::string& text) {
+    // the timestamp cache is shared. The text is prefix + body.
+    void emit(Severity severity, std::string_view prefix, std::string_view body) {
         std::lock_guard<std::mutex> serialised(emit_mutex_);
         if (!configured_) {
             // Before configuration (early start-up errors): stderr only.
-            std::string line = text + "\n";
+            std::string line;
+            line.append(prefix).append(body) += '\n';
             write_all(STDERR_FILENO, line);
             return;
         }
         if (to_file_) {
-            std::string line;
-            line.reserve(text.size() + tag_.size() + host_.size() + 32);
+            // Batched info lines go straight into the pending buffer.
+            const bool batch = schedule_flush_ && severity == Severity::info;
+            const bool first = pending_.empty();
+            std::string single;
+            if (!batch) write_pending(); // what came first goes first
+            std::string& line = batch ? pending_ : single;
             line += timestamp();
             line += ' ';
             line += host_;
             line += ' ';
             line += tag_;
             line += '[';
-            line += std::to_string(process_id());
+            line += pid_text();
             line += "]: ";
-            line += text;
-            line += '\n';
-            if (schedule_flush_ && severity == Severity::info) {
-                const bool first = pending_.empty();
-                pending_ += line;
-                if (pending_.size() >= kMaxPending) {
-                    write_pending();
-                } else if (first) {
-                    schedule_flush_();
-                }
-            } else {
-                write_pending(); // what came first goes first
-                write_all(fd_, line);
+            line.append(prefix).append(body) += '\n';
+            if (!batch) {
+                write_all(fd_, single);
+            } else if (pending_.size() >= kMaxPending) {
+                write_pending();
+            } else if (first) {
+                schedule_flush_();
             }
         } else {
-            ::syslog(syslog_priority(severity), "%s", text.c_str());
+            ::syslog(syslog_priority(severity), "%.*s%.*s", static_cast<int>(prefix.size()), prefix.data(),
+                     static_cast<int>(body.size()), body.data());
         }
         if (also_stderr_) {
-            std::string line = tag_ + ": " + text + "\n";
+            std::string line = tag_;
+            line.append(": ").append(prefix).append(body) += '\n';
             write_all(STDERR_FILENO, line);
         }
+    }
+
+    // The process id as text, remade after a fork.
+    std::string_view pid_text() {
+        const auto pid = process_id();
+        if (pid != pid_) {
+            pid_ = pid;
+            pid_text_ = std::to_string(pid);
+        }
+        return pid_text_;
     }
 
     // "Mon DD HH:MM:SS", recomputed at most once per second.
@@ -232,6 +279,8 @@ private:
     bool owns_fd_ = false;
     int fd_ = -1;
     std::string tag_ = "postfix";
+    decltype(process_id()) pid_ = 0;
+    std::string pid_text_;
     std::string host_ = "localhost";
     std::time_t stamp_time_ = -1;
     char stamp_[32] = {};
@@ -295,35 +344,7 @@ void msg_panic(const char* fmt, ...) {
 
 std::string log_printable(std::string_view text) {
     std::string out(text);
-    const auto* s = reinterpret_cast<const unsigned char*>(out.data());
-    size_t n = out.size();
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c >= 0x20 && c < 0x7f) {
-            ++i;
-            continue;
-        }
-        // Length and minimum code point of a UTF-8 sequence led by c.
-        size_t len = 0;
-        unsigned min_cp = 0;
-        if (c >= 0xc2 && c <= 0xdf) len = 2, min_cp = 0x80;
-        else if (c >= 0xe0 && c <= 0xef) len = 3, min_cp = 0x800;
-        else if (c >= 0xf0 && c <= 0xf4) len = 4, min_cp = 0x10000;
-        bool valid = len > 0 && i + len <= n;
-        unsigned cp = len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
-        for (size_t k = 1; valid && k < len; ++k) {
-            if ((s[i + k] & 0xc0) != 0x80) valid = false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (valid && (cp < min_cp || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) valid = false;
-        if (valid) {
-            i += len;
-        } else {
-            out[i] = '?';
-            ++i;
-        }
-    }
+    make_printable(out.data(), out.size());
     return out;
 }
 

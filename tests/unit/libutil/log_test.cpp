@@ -90,6 +90,33 @@ TEST_CASE("very long lines are logged whole", "[log]") {
     CHECK(lines[0].substr(lines[0].size() - 5) == "x|end");
 }
 
+TEST_CASE("logged lines are sanitised, short and long, in the file and batched", "[log]") {
+    TempLog file;
+    psm::log_configure(file_config("postfix", "t", file.path, "h"));
+    const std::string dirty = std::string("a\tb\x01" "c\xff") + "caf\xc3\xa9";
+    psm::msg_info("x %s y", dirty.c_str());
+    psm::msg_warn("%s", dirty.c_str());
+    const std::string long_dirty = std::string(600, 'z') + dirty; // past the stack buffer
+    psm::msg_info("%s", long_dirty.c_str());
+    int scheduled = 0;
+    psm::log_batch_writes([&scheduled] { ++scheduled; });
+    psm::msg_info("batched %s", dirty.c_str());
+    CHECK(scheduled == 1);
+    CHECK(read_lines(file.path).size() == 3);
+    psm::log_flush();
+    psm::log_batch_writes(nullptr);
+    auto lines = read_lines(file.path);
+    REQUIRE(lines.size() == 4);
+    const std::string clean = "a?b?c?caf\xc3\xa9";
+    CHECK(lines[0].ends_with("]: x " + clean + " y"));
+    CHECK(lines[1].ends_with("]: warning: " + clean));
+    CHECK(lines[2].ends_with("]: " + std::string(600, 'z') + clean));
+    CHECK(lines[3].ends_with("]: batched " + clean));
+    const std::string pid = "[" + std::to_string(::getpid()) + "]: ";
+    for (const auto& line : lines)
+        CHECK(line.find(pid) != std::string::npos);
+}
+
 TEST_CASE("batched info lines are written together, in order, never twice", "[log]") {
     TempLog file;
     psm::log_configure(file_config("postfix", "postscreen", file.path, "mx"));
