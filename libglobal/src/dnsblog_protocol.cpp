@@ -217,6 +217,12 @@ AttrList encode_reply(const ScoreReply& reply) {
 }
 
 void encode_reply(std::string& out, const ScoreReply& reply) {
+    // Room for the names, the numbers and the terminators, plus the texts.
+    std::size_t size = 128 + reply.label.size() + reply.reason.size() + reply.client_address.size() +
+                       reply.dnsbl_name.size();
+    for (const auto& site : reply.sites)
+        size += 96 + site.domain.size() + site.addresses.size() + site.reason.size();
+    out.reserve(out.size() + size);
     WireSink sink{Attr0Writer(out)};
     write_reply(sink, reply);
     sink.out.end();
