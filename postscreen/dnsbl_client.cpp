@@ -134,35 +134,36 @@ private:
                     // dnsblog closing an idle connection (it exits on stop or
                     // reload) is normal: stock, with one connection per
                     // request, has nothing to report then.
-                    if (ec == asio::error::eof && !self->decoder_.started() && self->owner_.by_label_.empty())
+                    if (ec == asio::error::eof && !self->reader_.started() && self->owner_.by_label_.empty())
                         return self->lost();
-                    if (ec == asio::error::eof) self->decoder_.finish();
-                    if (self->decoder_.status() == AttrDecoder::Status::error)
-                        msg_warn("%s", self->decoder_.message(self->owner_.settings_.dnsblog_service).c_str());
+                    if (ec == asio::error::eof) self->reader_.finish();
+                    if (self->reader_.status() == AttrDecoder::Status::error)
+                        msg_warn("%s", self->reader_.message(self->owner_.settings_.dnsblog_service).c_str());
                     else if (ec != asio::error::eof || !self->owner_.by_label_.empty())
                         msg_warn("read from %s service: %s", self->owner_.settings_.dnsblog_service.c_str(),
                                  ec == asio::error::eof ? "unexpected end of input" : ec.message().c_str());
                     return self->lost();
                 }
-                std::string_view input(self->buf_.data(), n);
-                // Bounded: each pass consumes at least one byte or stops.
-                while (!input.empty()) {
-                    std::size_t used = self->decoder_.feed(input);
-                    input.remove_prefix(used);
-                    if (self->decoder_.status() == AttrDecoder::Status::error) {
-                        msg_warn("%s", self->decoder_.message(self->owner_.settings_.dnsblog_service).c_str());
+                // The replies are read in place (Attr0Reader): no string
+                // per attribute of the 30 or so of a three-list reply.
+                self->reader_.append(std::string_view(self->buf_.data(), n));
+                // Bounded: each complete list takes its bytes from the buffer.
+                for (;;) {
+                    if (self->reader_.status() == AttrDecoder::Status::error) {
+                        msg_warn("%s", self->reader_.message(self->owner_.settings_.dnsblog_service).c_str());
                         return self->lost();
                     }
-                    if (self->decoder_.status() != AttrDecoder::Status::complete) break;
-                    if (!self->dispatch(self->decoder_.take())) return self->lost();
+                    if (self->reader_.status() != AttrDecoder::Status::complete) break;
+                    if (!self->dispatch(self->reader_.items())) return self->lost();
                     if (self->broken_) return;
+                    self->reader_.next();
                 }
                 self->read();
             });
     }
 
     // One complete reply list. false: the peer does not speak the protocol.
-    bool dispatch(const AttrList& list) {
+    bool dispatch(std::span<const AttrView> list) {
         std::string why;
         std::optional<dnsblog::ScoreReply> reply = dnsblog::decode_reply(list, &why);
         if (!reply) {
@@ -200,7 +201,7 @@ private:
     std::string in_flight_;
     bool writing_ = false;
     bool broken_ = false;
-    AttrDecoder decoder_;
+    Attr0Reader reader_;
     std::array<char, 4096> buf_{};
 };
 

@@ -341,6 +341,112 @@ std::size_t AttrDecoder::feed(std::string_view input) {
     return i;
 }
 
+// ---------------------------------------------------------------- Attr0Reader
+
+Attr0Reader::Attr0Reader(AttrLimits limits) : limits_(limits) {}
+
+void Attr0Reader::append(std::string_view bytes) {
+    buffer_.append(bytes);
+    if (status_ == Status::complete)
+        make_views(); // the buffer may have moved
+    else
+        scan();
+}
+
+void Attr0Reader::make_views() {
+    views_.clear();
+    views_.reserve(items_.size());
+    for (const Item& item : items_)
+        views_.push_back({item.kind, std::string_view(buffer_.data() + item.name, item.name_size),
+                          std::string_view(buffer_.data() + item.value, item.value_size)});
+}
+
+void Attr0Reader::next() {
+    if (status_ != Status::complete) return;
+    buffer_.erase(0, pos_);
+    pos_ = string_ = name_ = 0;
+    in_value_ = false;
+    depth_ = 0;
+    status_ = Status::need_more;
+    items_.clear();
+    views_.clear();
+    scan();
+}
+
+void Attr0Reader::fail(Error error, std::string before, std::string after) {
+    status_ = Status::error;
+    error_ = error;
+    detail_ = std::move(before);
+    detail_after_ = std::move(after);
+}
+
+std::string Attr0Reader::message(std::string_view service) const {
+    std::string text = detail_;
+    text += service;
+    text += detail_after_;
+    return text;
+}
+
+void Attr0Reader::finish(bool timed_out) {
+    if (status_ != Status::need_more) return;
+    std::string context(in_value_ ? kContextValue : kContextName);
+    if (timed_out)
+        fail(Error::timeout, "timeout on ", " while reading " + context);
+    else if (buffer_.size() > string_)
+        fail(Error::truncated, "unexpected end-of-input from ", " while reading " + context);
+    else
+        fail(Error::premature_eof, "premature end-of-input on ", " while reading " + context);
+}
+
+bool Attr0Reader::add(const Item& item) {
+    if (items_.size() >= limits_.max_attrs) {
+        fail(Error::too_many, "attribute count exceeds limit " + std::to_string(limits_.max_attrs) + " in input from ");
+        return false;
+    }
+    items_.push_back(item);
+    return true;
+}
+
+// As AttrDecoder::feed() for attr0: every string ends at a NUL; a name is
+// followed by its value, except the end marker (an empty name) and the
+// group markers "{" and "}".
+void Attr0Reader::scan() {
+    while (status_ == Status::need_more && pos_ < buffer_.size()) {
+        const void* nul = std::memchr(buffer_.data() + pos_, '\0', buffer_.size() - pos_);
+        const std::size_t end = nul ? static_cast<std::size_t>(static_cast<const char*>(nul) - buffer_.data())
+                                    : buffer_.size();
+        if (end - string_ > limits_.max_string) {
+            std::string context(in_value_ ? kContextValue : kContextName);
+            return fail(Error::too_long,
+                        "string length > " + std::to_string(limits_.max_string) + " characters from ",
+                        " while reading " + context);
+        }
+        pos_ = end;
+        if (!nul) return;
+        const std::string_view text(buffer_.data() + string_, end - string_);
+        const std::size_t begin = string_;
+        pos_ = string_ = end + 1;
+        if (in_value_) {
+            in_value_ = false;
+            if (!add({Attr::Kind::text, name_, begin - 1 - name_, begin, text.size()})) return;
+        } else if (text.empty()) {
+            if (depth_ != 0) return fail(Error::malformed, "missing '}' in input from ");
+            status_ = Status::complete;
+            make_views();
+        } else if (text == "{") {
+            ++depth_;
+            if (!add({Attr::Kind::group_open, begin, 1, begin, 0})) return;
+        } else if (text == "}") {
+            if (depth_ == 0) return fail(Error::malformed, "unexpected '}' in input from ");
+            --depth_;
+            if (!add({Attr::Kind::group_close, begin, 1, begin, 0})) return;
+        } else {
+            name_ = begin;
+            in_value_ = true;
+        }
+    }
+}
+
 // ---------------------------------------------------------------- receiver
 
 namespace attr {

@@ -61,24 +61,33 @@ bool fail(std::string* why, std::string text) {
     return false;
 }
 
+std::string concat(std::string_view a, std::string_view b, std::string_view c = {}, std::string_view d = {}) {
+    std::string out;
+    out.reserve(a.size() + b.size() + c.size() + d.size());
+    out.append(a).append(b).append(c).append(d);
+    return out;
+}
+
 // One site group's attributes, from just after "{" to just before "}".
-bool decode_site(const AttrList& list, std::size_t begin, std::size_t end, SiteResult& site, std::string* why) {
+// List: an AttrList, or the views of Attr0Reader.
+template <class List>
+bool decode_site(const List& list, std::size_t begin, std::size_t end, SiteResult& site, std::string* why) {
     SeenNames seen;
     for (std::size_t i = begin; i < end; ++i) {
-        const Attr& a = list[i];
+        const auto& a = list[i];
         if (a.kind != Attr::Kind::text) return fail(why, "malformed site group");
-        if (!seen.insert(a.name)) return fail(why, "duplicate site attribute: " + a.name);
+        if (!seen.insert(a.name)) return fail(why, concat("duplicate site attribute: ", a.name));
         if (a.name == kSite) {
             site.domain = a.value;
         } else if (a.name == kStatus) {
             auto s = parse_site_status(a.value);
-            if (!s) return fail(why, "bad site status value: " + a.value);
+            if (!s) return fail(why, concat("bad site status value: ", a.value));
             site.status = *s;
         } else if (a.name == kAddresses) {
             site.addresses = a.value;
         } else if (a.name == kTtl || a.name == kWeight) {
             auto v = parse_int(a.value);
-            if (!v) return fail(why, "bad site " + a.name + " value: " + a.value);
+            if (!v) return fail(why, concat("bad site ", a.name, " value: ", a.value));
             (a.name == kTtl ? site.ttl : site.weight) = *v;
         } else if (a.name == kReason) {
             site.reason = a.value;
@@ -277,11 +286,14 @@ std::optional<ScoreRequest> decode_request(const AttrList& list, std::string* wh
     return request;
 }
 
-std::optional<ScoreReply> decode_reply(const AttrList& list, std::string* why) {
+namespace {
+
+template <class List>
+std::optional<ScoreReply> decode_reply_items(const List& list, std::string* why) {
     ScoreReply reply;
     SeenNames seen;
     for (std::size_t i = 0; i < list.size(); ++i) {
-        const Attr& a = list[i];
+        const auto& a = list[i];
         if (a.kind == Attr::Kind::group_open) {
             std::size_t end = i + 1;
             while (end < list.size() && list[end].kind != Attr::Kind::group_close)
@@ -305,7 +317,7 @@ std::optional<ScoreReply> decode_reply(const AttrList& list, std::string* why) {
             return std::nullopt;
         }
         if (!seen.insert(a.name)) {
-            fail(why, "duplicate attribute: " + a.name);
+            fail(why, concat("duplicate attribute: ", a.name));
             return std::nullopt;
         }
         if (a.name == kLabel) {
@@ -313,7 +325,7 @@ std::optional<ScoreReply> decode_reply(const AttrList& list, std::string* why) {
         } else if (a.name == kStatus) {
             auto s = parse_reply_status(a.value);
             if (!s) {
-                fail(why, "bad status value: " + a.value);
+                fail(why, concat("bad status value: ", a.value));
                 return std::nullopt;
             }
             reply.status = *s;
@@ -324,7 +336,7 @@ std::optional<ScoreReply> decode_reply(const AttrList& list, std::string* why) {
         } else if (a.name == kScore || a.name == kTtl) {
             auto v = parse_int(a.value);
             if (!v) {
-                fail(why, "bad " + a.name + " value: " + a.value);
+                fail(why, concat("bad ", a.name, " value: ", a.value));
                 return std::nullopt;
             }
             (a.name == kScore ? reply.score : reply.ttl) = *v;
@@ -339,6 +351,16 @@ std::optional<ScoreReply> decode_reply(const AttrList& list, std::string* why) {
         }
     }
     return reply;
+}
+
+} // namespace
+
+std::optional<ScoreReply> decode_reply(const AttrList& list, std::string* why) {
+    return decode_reply_items(list, why);
+}
+
+std::optional<ScoreReply> decode_reply(std::span<const AttrView> list, std::string* why) {
+    return decode_reply_items(list, why);
 }
 
 std::string request_label(const AttrList& list) {

@@ -2,7 +2,8 @@
 // peer's stream in reads of varying size, list after list, and the STRICT
 // and hash scans applied to every decoded list. The lists and the error
 // must not depend on the read size: the same stream fed one byte at a time
-// must decode the same. Input: byte 0 chooses the encoding (mod 3) and small
+// must decode the same, and Attr0Reader must read attr0 streams exactly as
+// the decoder does. Input: byte 0 chooses the encoding (mod 3) and small
 // limits (bit 2); byte 1 the read size (0 = all at once); the rest is the
 // stream.
 #include "fuzz_support.hpp"
@@ -45,6 +46,32 @@ Outcome decode_by_reads(std::string_view stream, psm::AttrEncoding encoding, psm
     return out;
 }
 
+// The same for Attr0Reader (attr0 only), which must read what the decoder reads.
+Outcome read_in_place(std::string_view stream, psm::AttrLimits limits, std::size_t read_size) {
+    Outcome out;
+    psm::Attr0Reader reader(limits);
+    while (out.lists.size() < 64) {
+        if (reader.status() == psm::AttrDecoder::Status::complete) {
+            psm::AttrList list;
+            for (const psm::AttrView& v : reader.items())
+                list.push_back(psm::Attr{v.kind, std::string(v.name), std::string(v.value)});
+            out.lists.push_back(std::move(list));
+            reader.next();
+        } else if (reader.status() == psm::AttrDecoder::Status::error) {
+            out.error = reader.message("S");
+            break;
+        } else if (stream.empty()) {
+            reader.finish(false);
+            if (reader.status() == psm::AttrDecoder::Status::error) out.error = reader.message("S");
+            break;
+        } else {
+            reader.append(stream.substr(0, read_size));
+            stream.remove_prefix(std::min(read_size, stream.size()));
+        }
+    }
+    return out;
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -60,10 +87,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     psm::AttrDecoder decoder(encoding, limits);
     std::string_view stream = in.rest();
-    if (stream.size() <= 8192 &&
-        decode_by_reads(stream, encoding, limits, read_size == 0 ? stream.size() : read_size) !=
-            decode_by_reads(stream, encoding, limits, 1))
-        std::abort();
+    if (stream.size() <= 8192) {
+        const std::size_t reads = read_size == 0 ? stream.size() : read_size;
+        const Outcome by_bytes = decode_by_reads(stream, encoding, limits, 1);
+        if (decode_by_reads(stream, encoding, limits, reads) != by_bytes) std::abort();
+        if (encoding == psm::AttrEncoding::attr0 && read_in_place(stream, limits, reads) != by_bytes) std::abort();
+    }
     int lists = 0;
     while (lists < 64) {
         std::string_view chunk = stream.substr(0, read_size == 0 ? stream.size() : read_size);

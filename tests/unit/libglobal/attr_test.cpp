@@ -10,7 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 using namespace std::string_literals;
 using psm::Attr;
@@ -281,6 +283,113 @@ TEST_CASE("the decoder reads whole runs of bytes: every read size gives the same
             }
         }
     }
+}
+
+namespace {
+
+// What an attr0 stream gives, read by read: the lists, then the error
+// message that ended it (a stream that just stops ends in one too).
+struct Outcome {
+    std::vector<AttrList> lists;
+    std::string error;
+    bool operator==(const Outcome&) const = default;
+};
+
+Outcome with_decoder(std::string_view stream, psm::AttrLimits limits, std::size_t read) {
+    Outcome out;
+    AttrDecoder d(AttrEncoding::attr0, limits);
+    for (;;) {
+        if (d.status() == AttrDecoder::Status::complete) {
+            out.lists.push_back(d.take());
+        } else if (d.status() == AttrDecoder::Status::error) {
+            out.error = d.message("S");
+            return out;
+        } else if (stream.empty()) {
+            d.finish();
+        } else {
+            stream.remove_prefix(d.feed(stream.substr(0, read)));
+        }
+    }
+}
+
+Outcome with_reader(std::string_view stream, psm::AttrLimits limits, std::size_t read) {
+    Outcome out;
+    psm::Attr0Reader r(limits);
+    for (;;) {
+        if (r.status() == AttrDecoder::Status::complete) {
+            AttrList list;
+            for (const psm::AttrView& v : r.items())
+                list.push_back(Attr{v.kind, std::string(v.name), std::string(v.value)});
+            out.lists.push_back(std::move(list));
+            r.next();
+        } else if (r.status() == AttrDecoder::Status::error) {
+            out.error = r.message("S");
+            return out;
+        } else if (stream.empty()) {
+            r.finish();
+        } else {
+            r.append(stream.substr(0, read));
+            stream.remove_prefix(std::min(read, stream.size()));
+        }
+    }
+}
+
+} // namespace
+
+TEST_CASE("Attr0Reader reads what AttrDecoder reads: lists, limits, errors, at every read size", "[attr]") {
+    // Streams of random tokens: names, values, group markers, end markers,
+    // long strings, a NUL-free tail. Deterministic (fixed seed).
+    const std::vector<std::string> tokens = {"a"s,        "label"s, "{"s, "}"s, ""s,       "x=y:z"s,
+                                             "{}"s,       "7"s,     "site"s, std::string(20, 'L'), "\xff\x01"s};
+    std::uint32_t seed = 12345;
+    auto next = [&seed] {
+        seed = seed * 1103515245u + 12345u;
+        return seed >> 8;
+    };
+    psm::AttrLimits small;
+    small.max_string = 16;
+    small.max_attrs = 8;
+    int checked = 0;
+    for (int n = 0; n < 3000; ++n) {
+        std::string stream;
+        const std::size_t count = next() % 40;
+        for (std::size_t i = 0; i < count; ++i) {
+            stream += tokens[next() % tokens.size()];
+            if (next() % 8 != 0) stream += '\0';
+        }
+        // Well-formed lists too, most of the time.
+        if (n % 3 == 0)
+            stream = psm::attr_encode({attr::send_str("label", std::to_string(n)), attr::group_open(),
+                                       attr::send_str("site", "bl.example"), attr::group_close()}) +
+                     stream;
+        for (auto limits : {psm::AttrLimits{}, small}) {
+            const Outcome expected = with_decoder(stream, limits, 1);
+            for (std::size_t read : {std::size_t{1}, std::size_t{3}, std::size_t{7}, stream.size() + 1}) {
+                CHECK(with_reader(stream, limits, read) == expected);
+                ++checked;
+            }
+        }
+    }
+    CHECK(checked == 3000 * 2 * 4);
+}
+
+TEST_CASE("Attr0Reader: views of a complete list survive more input - the rest waits for next()", "[attr]") {
+    const AttrList one{attr::send_str("label", "1"), attr::group_open(), attr::send_str("site", "a.example"),
+                       attr::group_close()};
+    const AttrList two{attr::send_str("label", "2")};
+    const std::string bytes = psm::attr_encode(one) + psm::attr_encode(two);
+    psm::Attr0Reader r;
+    const std::size_t first = psm::attr_encode(one).size();
+    r.append(std::string_view(bytes).substr(0, first + 3));
+    REQUIRE(r.status() == AttrDecoder::Status::complete);
+    r.append(std::string(5000, 'x')); // moves the buffer
+    REQUIRE(r.items().size() == 4);
+    CHECK(r.items()[0].value == "1");
+    CHECK(r.items()[2].value == "a.example");
+    CHECK(r.items()[1].kind == Attr::Kind::group_open);
+    r.next();
+    CHECK(r.status() == AttrDecoder::Status::need_more);
+    CHECK(r.started());
 }
 
 TEST_CASE("STRICT scan: unexpected, duplicate and missing attributes", "[attr]") {

@@ -232,3 +232,60 @@ TEST_CASE("attr0 writer: the bytes of the list of the same items") {
                                      psm::attr::group_close()}));
     CHECK(bytes == "a\0x\0n\0004294967295\0m\0000\0{\0\0\0big\0002147483647\0}\0\0"s);
 }
+
+TEST_CASE("dnsblog protocol: the reply decoder reads Attr0Reader's views as it reads lists") {
+    dnsblog::ScoreReply r;
+    r.label = "12";
+    r.client_address = "192.0.2.9";
+    r.score = 3;
+    r.ttl = 60;
+    r.dnsbl_name = "bl.example";
+    for (int i = 0; i < 3; ++i) {
+        dnsblog::SiteResult s;
+        s.domain = "s" + std::to_string(i) + ".example";
+        s.status = static_cast<dnsblog::SiteStatus>(i);
+        s.addresses = i == 0 ? "127.0.0.2" : "";
+        s.ttl = 300;
+        s.weight = i == 0 ? 3 : 0;
+        s.reason = i == 2 ? "timeout" : "";
+        r.sites.push_back(s);
+    }
+    const psm::AttrList good = dnsblog::encode_reply(r);
+    // The reply, and variants of it: each item dropped, each value spoilt,
+    // each item doubled, an unknown attribute in each place.
+    std::vector<psm::AttrList> lists{good};
+    for (std::size_t i = 0; i < good.size(); ++i) {
+        auto dropped = good;
+        dropped.erase(dropped.begin() + static_cast<long>(i));
+        lists.push_back(dropped);
+        auto spoilt = good;
+        spoilt[i].value = "x";
+        lists.push_back(spoilt);
+        auto doubled = good;
+        doubled.insert(doubled.begin() + static_cast<long>(i), good[i]);
+        lists.push_back(doubled);
+        auto extra = good;
+        extra.insert(extra.begin() + static_cast<long>(i), psm::attr::send_str("future", "1"));
+        lists.push_back(extra);
+    }
+    int compared = 0;
+    for (const auto& list : lists) {
+        psm::Attr0Reader reader;
+        reader.append(psm::attr_encode(list));
+        if (reader.status() != psm::AttrDecoder::Status::complete) continue; // unbalanced groups: no list
+        std::string why_list = "unset", why_views = "unset";
+        auto from_list = dnsblog::decode_reply(list, &why_list);
+        auto from_views = dnsblog::decode_reply(reader.items(), &why_views);
+        REQUIRE(from_list.has_value() == from_views.has_value());
+        if (from_list) {
+            std::string a, b;
+            dnsblog::encode_reply(a, *from_list);
+            dnsblog::encode_reply(b, *from_views);
+            CHECK(a == b);
+        } else {
+            CHECK(why_list == why_views);
+        }
+        ++compared;
+    }
+    CHECK(compared > 3 * static_cast<int>(good.size()));
+}

@@ -133,6 +133,66 @@ private:
     std::size_t reserve_ = 16; // items reserved for a list: the last list's count
 };
 
+// One item of an attr0 list as Attr0Reader sees it: views into its buffer.
+struct AttrView {
+    Attr::Kind kind = Attr::Kind::text; // text, group_open or group_close
+    std::string_view name;              // "{" and "}" for the group markers
+    std::string_view value;
+};
+
+// Reads attr0 lists from a stream in place, for hot readers: the same lists,
+// limits, errors and messages as AttrDecoder(attr0, limits), but it keeps
+// the bytes it is given, and a complete list comes out as views into them
+// (no string per name and value).
+class Attr0Reader {
+public:
+    using Status = AttrDecoder::Status;
+    using Error = AttrDecoder::Error;
+
+    explicit Attr0Reader(AttrLimits limits = {});
+
+    // Takes all of the bytes and reads as far as they go. Bytes after a
+    // complete list wait for next().
+    void append(std::string_view bytes);
+    // The stream ended (or the caller gave up waiting): an unfinished list
+    // becomes an error, as with AttrDecoder::finish().
+    void finish(bool timed_out = false);
+
+    Status status() const { return status_; }
+    bool started() const { return buffer_.size() > 0; } // any byte of the current list seen
+    Error error() const { return error_; }
+    std::string message(std::string_view service) const;
+
+    // The complete list (status() == complete), valid until the next call
+    // of append() or next().
+    std::span<const AttrView> items() const { return views_; }
+    // Drops the complete list and reads the bytes after it.
+    void next();
+
+private:
+    struct Item {
+        Attr::Kind kind;
+        std::size_t name, name_size, value, value_size; // offsets into buffer_
+    };
+    void scan();
+    void make_views();
+    void fail(Error error, std::string before, std::string after = {});
+    bool add(const Item& item);
+
+    AttrLimits limits_;
+    std::string buffer_;    // the current list's bytes and any after them
+    std::size_t pos_ = 0;   // where reading goes on
+    std::size_t string_ = 0; // where the string being read began
+    std::size_t name_ = 0;  // a name waiting for its value (in_value_)
+    bool in_value_ = false;
+    int depth_ = 0;
+    Status status_ = Status::need_more;
+    Error error_ = Error::none;
+    std::string detail_, detail_after_;
+    std::vector<Item> items_;
+    std::vector<AttrView> views_;
+};
+
 // ---- Receiver side: the requested-names scan (attr_scan) ----
 
 inline constexpr unsigned kAttrFlagMissing = 1; // warn when the list ends before all wanted names

@@ -10,6 +10,7 @@
 #include "psm/global/attr.hpp"
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -100,6 +101,8 @@ void encode_reply(std::string& out, const ScoreReply& reply);
 // attributes (so dnsblog may add some) and is strict about the rest.
 std::optional<ScoreRequest> decode_request(const AttrList& list, std::string* why = nullptr);
 std::optional<ScoreReply> decode_reply(const AttrList& list, std::string* why = nullptr);
+// The same from Attr0Reader's views.
+std::optional<ScoreReply> decode_reply(std::span<const AttrView> list, std::string* why = nullptr);
 
 // The label of a request list, if it has one (for error replies to requests
 // that failed to decode).
