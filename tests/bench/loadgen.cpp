@@ -43,6 +43,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace psm {
@@ -662,6 +663,10 @@ private:
                     opt_.count, open_s, held_start, held_end, dropped_, main_.errors, error_kinds(main_).c_str());
         if (opt_.legit_target) std::printf(" %s", legit_.summary("legit_").c_str());
         std::printf("\n");
+        std::fflush(stdout);
+        // The horde stays a moment longer: the bench reads the servers' CPU
+        // for the hold on this line, before the horde's hangups cost theirs.
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
         return 0;
     }
 
