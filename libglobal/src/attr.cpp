@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 namespace psm {
@@ -153,10 +153,54 @@ std::string attr_encode(const AttrList& list, AttrEncoding encoding) {
 
 // ---------------------------------------------------------------- decoder
 
+// Stock's wording of a decoding error, as the texts before and after the
+// service name; AttrDecoder and Attr0Reader report the same errors.
+struct detail::AttrErrorText {
+    AttrDecoder::Error error;
+    std::string before, after;
+};
+
 namespace {
 
 constexpr std::string_view kContextName = "input attribute name";
 constexpr std::string_view kContextValue = "input attribute value";
+
+using ErrorText = detail::AttrErrorText;
+
+std::string reading(bool in_value) {
+    return " while reading " + std::string(in_value ? kContextValue : kContextName);
+}
+
+ErrorText end_of_input_error(bool timed_out, bool mid_string, bool in_value) {
+    using E = AttrDecoder::Error;
+    if (timed_out) return {E::timeout, "timeout on ", reading(in_value)};
+    if (mid_string) return {E::truncated, "unexpected end-of-input from ", reading(in_value)};
+    return {E::premature_eof, "premature end-of-input on ", reading(in_value)};
+}
+
+ErrorText too_long_error(std::size_t max_string, bool in_value) {
+    return {AttrDecoder::Error::too_long, "string length > " + std::to_string(max_string) + " characters from ",
+            reading(in_value)};
+}
+
+ErrorText too_many_error(std::size_t max_attrs) {
+    return {AttrDecoder::Error::too_many,
+            "attribute count exceeds limit " + std::to_string(max_attrs) + " in input from ",
+            {}};
+}
+
+ErrorText group_error(bool missing_close) {
+    return {AttrDecoder::Error::malformed,
+            missing_close ? "missing '}' in input from " : "unexpected '}' in input from ",
+            {}};
+}
+
+std::string error_message(const std::string& before, std::string_view service, const std::string& after) {
+    std::string text = before;
+    text += service;
+    text += after;
+    return text;
+}
 
 } // namespace
 
@@ -182,6 +226,10 @@ AttrList AttrDecoder::take() {
     return out;
 }
 
+bool AttrDecoder::fail(detail::AttrErrorText text) {
+    return fail(text.error, std::move(text.before), std::move(text.after));
+}
+
 bool AttrDecoder::fail(Error error, std::string before, std::string after) {
     status_ = Status::error;
     error_ = error;
@@ -192,7 +240,7 @@ bool AttrDecoder::fail(Error error, std::string before, std::string after) {
 
 Attr* AttrDecoder::append() {
     if (list_.size() >= limits_.max_attrs) {
-        fail(Error::too_many, "attribute count exceeds limit " + std::to_string(limits_.max_attrs) + " in input from ");
+        fail(too_many_error(limits_.max_attrs));
         return nullptr;
     }
     // One allocation per list: a peer tends to send lists of one size.
@@ -209,21 +257,12 @@ bool AttrDecoder::add(Attr::Kind kind, std::string_view name) {
 }
 
 std::string AttrDecoder::message(std::string_view service) const {
-    std::string text = detail_;
-    text += service;
-    text += detail_after_;
-    return text;
+    return error_message(detail_, service, detail_after_);
 }
 
 void AttrDecoder::finish(bool timed_out) {
     if (status_ != Status::need_more) return;
-    std::string context(in_value_ ? kContextValue : kContextName);
-    if (timed_out)
-        fail(Error::timeout, "timeout on ", " while reading " + context);
-    else if (!current_.empty() && encoding_ == AttrEncoding::attr0)
-        fail(Error::truncated, "unexpected end-of-input from ", " while reading " + context);
-    else
-        fail(Error::premature_eof, "premature end-of-input on ", " while reading " + context);
+    fail(end_of_input_error(timed_out, !current_.empty() && encoding_ == AttrEncoding::attr0, in_value_));
 }
 
 // Decodes one base64 string of the attr64 encoding into *out.
@@ -262,7 +301,7 @@ bool AttrDecoder::end_string(bool sep) {
     // A name without a value: the end of the list, a group marker, or (not in
     // attr0, where a name is always followed by a value) a bare name.
     if (text.empty()) {
-        if (depth_ != 0) return fail(Error::malformed, "missing '}' in input from ");
+        if (depth_ != 0) return fail(group_error(true));
         status_ = Status::complete;
         return false;
     }
@@ -273,7 +312,7 @@ bool AttrDecoder::end_string(bool sep) {
         return add(Attr::Kind::group_open, "{");
     }
     if (text == "}") {
-        if (depth_ == 0) return fail(Error::malformed, "unexpected '}' in input from ");
+        if (depth_ == 0) return fail(group_error(false));
         --depth_;
         return add(Attr::Kind::group_close, "}");
     }
@@ -312,9 +351,7 @@ std::size_t AttrDecoder::feed(std::string_view input) {
             if (stop - i > room) {
                 current_.append(input.data() + i, room);
                 i += room + 1; // the byte that does not fit is consumed
-                std::string context(in_value_ ? kContextValue : kContextName);
-                fail(Error::too_long, "string length > " + std::to_string(limits_.max_string) + " characters from ",
-                     " while reading " + context);
+                fail(too_long_error(limits_.max_string, in_value_));
                 break;
             }
             current_.append(input.data() + i, stop - i);
@@ -373,34 +410,25 @@ void Attr0Reader::next() {
     scan();
 }
 
-void Attr0Reader::fail(Error error, std::string before, std::string after) {
+void Attr0Reader::fail(detail::AttrErrorText text) {
     status_ = Status::error;
-    error_ = error;
-    detail_ = std::move(before);
-    detail_after_ = std::move(after);
+    error_ = text.error;
+    detail_ = std::move(text.before);
+    detail_after_ = std::move(text.after);
 }
 
 std::string Attr0Reader::message(std::string_view service) const {
-    std::string text = detail_;
-    text += service;
-    text += detail_after_;
-    return text;
+    return error_message(detail_, service, detail_after_);
 }
 
 void Attr0Reader::finish(bool timed_out) {
     if (status_ != Status::need_more) return;
-    std::string context(in_value_ ? kContextValue : kContextName);
-    if (timed_out)
-        fail(Error::timeout, "timeout on ", " while reading " + context);
-    else if (buffer_.size() > string_)
-        fail(Error::truncated, "unexpected end-of-input from ", " while reading " + context);
-    else
-        fail(Error::premature_eof, "premature end-of-input on ", " while reading " + context);
+    fail(end_of_input_error(timed_out, buffer_.size() > string_, in_value_));
 }
 
 bool Attr0Reader::add(const Item& item) {
     if (items_.size() >= limits_.max_attrs) {
-        fail(Error::too_many, "attribute count exceeds limit " + std::to_string(limits_.max_attrs) + " in input from ");
+        fail(too_many_error(limits_.max_attrs));
         return false;
     }
     items_.push_back(item);
@@ -413,13 +441,10 @@ bool Attr0Reader::add(const Item& item) {
 void Attr0Reader::scan() {
     while (status_ == Status::need_more && pos_ < buffer_.size()) {
         const void* nul = std::memchr(buffer_.data() + pos_, '\0', buffer_.size() - pos_);
-        const std::size_t end = nul ? static_cast<std::size_t>(static_cast<const char*>(nul) - buffer_.data())
-                                    : buffer_.size();
+        const std::size_t end =
+            nul ? static_cast<std::size_t>(static_cast<const char*>(nul) - buffer_.data()) : buffer_.size();
         if (end - string_ > limits_.max_string) {
-            std::string context(in_value_ ? kContextValue : kContextName);
-            return fail(Error::too_long,
-                        "string length > " + std::to_string(limits_.max_string) + " characters from ",
-                        " while reading " + context);
+            return fail(too_long_error(limits_.max_string, in_value_));
         }
         pos_ = end;
         if (!nul) return;
@@ -430,14 +455,14 @@ void Attr0Reader::scan() {
             in_value_ = false;
             if (!add({Attr::Kind::text, name_, begin - 1 - name_, begin, text.size()})) return;
         } else if (text.empty()) {
-            if (depth_ != 0) return fail(Error::malformed, "missing '}' in input from ");
+            if (depth_ != 0) return fail(group_error(true));
             status_ = Status::complete;
             make_views();
         } else if (text == "{") {
             ++depth_;
             if (!add({Attr::Kind::group_open, begin, 1, begin, 0})) return;
         } else if (text == "}") {
-            if (depth_ == 0) return fail(Error::malformed, "unexpected '}' in input from ");
+            if (depth_ == 0) return fail(group_error(false));
             --depth_;
             if (!add({Attr::Kind::group_close, begin, 1, begin, 0})) return;
         } else {

@@ -75,6 +75,10 @@ private:
 void attr_encode(std::string& out, const AttrList& list, AttrEncoding encoding = AttrEncoding::attr0);
 std::string attr_encode(const AttrList& list, AttrEncoding encoding = AttrEncoding::attr0);
 
+namespace detail {
+struct AttrErrorText; // the decoders' error texts (attr.cpp)
+} // namespace detail
+
 // Incremental decoder: feed() bytes until status() is complete (take() the
 // list; the decoder is then ready for the next one) or error. feed() never
 // consumes bytes beyond the end of the current list, so whatever follows on
@@ -114,6 +118,7 @@ private:
     bool end_string(bool separator); // a complete name or value is in current_
     std::size_t next_terminator(std::string_view input, std::size_t from) const;
     bool fail(Error error, std::string before, std::string after = {});
+    bool fail(detail::AttrErrorText text);
     Attr* append(); // a new last item, or nullptr (the error set) at the limit
     bool add(Attr::Kind kind, std::string_view name);
 
@@ -176,14 +181,14 @@ private:
     };
     void scan();
     void make_views();
-    void fail(Error error, std::string before, std::string after = {});
+    void fail(detail::AttrErrorText text);
     bool add(const Item& item);
 
     AttrLimits limits_;
-    std::string buffer_;    // the current list's bytes and any after them
-    std::size_t pos_ = 0;   // where reading goes on
+    std::string buffer_;     // the current list's bytes and any after them
+    std::size_t pos_ = 0;    // where reading goes on
     std::size_t string_ = 0; // where the string being read began
-    std::size_t name_ = 0;  // a name waiting for its value (in_value_)
+    std::size_t name_ = 0;   // a name waiting for its value (in_value_)
     bool in_value_ = false;
     int depth_ = 0;
     Status status_ = Status::need_more;
