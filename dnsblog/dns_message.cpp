@@ -165,7 +165,8 @@ bool valid_query_name(std::string_view name) {
         const unsigned char ch = static_cast<unsigned char>(name[i]);
         const bool last = i + 1 == name.size();
         const bool digit = ch >= '0' && ch <= '9';
-        const bool letter = ascii_lower(static_cast<char>(ch)) >= 'a' && ascii_lower(static_cast<char>(ch)) <= 'z';
+        const char lower = ascii_lower(static_cast<char>(ch));
+        const bool letter = lower >= 'a' && lower <= 'z';
         if (digit || letter || ch == '_') {
             if (++label > 63) return false;
             if (!digit) non_numeric = true;

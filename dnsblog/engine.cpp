@@ -56,6 +56,12 @@ void Engine::send(Reply reply, std::string bytes) {
     });
 }
 
+void Engine::send(Reply reply, const ScoreReply& score) {
+    std::string bytes;
+    encode_reply(bytes, score);
+    send(std::move(reply), std::move(bytes));
+}
+
 std::string Engine::error_reply(const std::string& label, const std::string& reason) {
     ScoreReply r;
     r.label = label;

@@ -26,6 +26,8 @@
 
 namespace psm::dnsblog {
 
+struct ScoreReply; // psm/global/dnsblog_protocol.hpp
+
 class Engine {
 public:
     // Gets the reply as attr0 bytes, end marker included.
@@ -63,6 +65,7 @@ public:
 
 private:
     void send(Reply reply, std::string bytes);
+    void send(Reply reply, const ScoreReply& score); // encoded as attr0
     std::shared_ptr<const DnsblSites> sites_for(const std::string& spec, std::string* error);
     void deadline(std::uint64_t serial);
 

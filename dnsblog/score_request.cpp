@@ -93,9 +93,7 @@ void Engine::score_request(const AttrList& request, Reply reply) {
         r.status = ReplyStatus::overload;
         r.reason = "dnsblog lookup queue full";
         r.client_address = req->client_address;
-        std::string bytes;
-        encode_reply(bytes, r);
-        return send(std::move(job->reply), std::move(bytes));
+        return send(std::move(job->reply), r);
     }
 
     job->serial = next_job_++;
@@ -171,9 +169,7 @@ void Engine::deadline(std::uint64_t serial) {
     job->out.score = job->scorer.total();
     job->out.ttl = job->scorer.ttl(job->min_ttl, job->max_ttl);
     job->out.dnsbl_name = job->scorer.reported_domain();
-    std::string bytes;
-    encode_reply(bytes, job->out);
-    send(std::move(job->reply), std::move(bytes));
+    send(std::move(job->reply), job->out);
 }
 
 } // namespace psm::dnsblog

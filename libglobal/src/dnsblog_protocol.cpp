@@ -152,22 +152,15 @@ bool is_score_request(const AttrList& list) {
 
 namespace {
 
-// The encoders write through one of two sinks: an AttrList, or attr0
-// bytes (Attr0Writer). One definition of each message's order serves both.
+// The encoders write through one of two sinks: an AttrList (ListSink), or
+// attr0 bytes (Attr0Writer, which has the same four calls). One definition
+// of each message's order serves both.
 struct ListSink {
     AttrList& out;
     void str(std::string_view name, std::string_view value) { out.push_back(attr::send_str(name, value)); }
     void num(std::string_view name, int value) { out.push_back(attr::send_int(name, value)); }
     void group_open() { out.push_back(attr::group_open()); }
     void group_close() { out.push_back(attr::group_close()); }
-};
-
-struct WireSink {
-    Attr0Writer out;
-    void str(std::string_view name, std::string_view value) { out.str(name, value); }
-    void num(std::string_view name, int value) { out.num(name, value); }
-    void group_open() { out.group_open(); }
-    void group_close() { out.group_close(); }
 };
 
 template <class Sink>
@@ -212,9 +205,9 @@ AttrList encode_request(const ScoreRequest& request) {
 }
 
 void encode_request(std::string& out, const ScoreRequest& request) {
-    WireSink sink{Attr0Writer(out)};
+    Attr0Writer sink(out);
     write_request(sink, request);
-    sink.out.end();
+    sink.end();
 }
 
 AttrList encode_reply(const ScoreReply& reply) {
@@ -232,9 +225,9 @@ void encode_reply(std::string& out, const ScoreReply& reply) {
     for (const auto& site : reply.sites)
         size += 96 + site.domain.size() + site.addresses.size() + site.reason.size();
     out.reserve(out.size() + size);
-    WireSink sink{Attr0Writer(out)};
+    Attr0Writer sink(out);
     write_reply(sink, reply);
-    sink.out.end();
+    sink.end();
 }
 
 std::optional<ScoreRequest> decode_request(const AttrList& list, std::string* why) {
