@@ -14,10 +14,16 @@
 namespace psm::postscreen {
 
 std::string handoff_attributes(const Endpoint& endpoint) {
-    return attr_encode({attr::send_str("client_address", endpoint.client_addr),
-                        attr::send_str("client_port", endpoint.client_port_text()),
-                        attr::send_str("server_address", endpoint.server_addr),
-                        attr::send_str("server_port", endpoint.server_port_text())});
+    // Written straight as attr0 bytes: one buffer, no attribute list.
+    std::string out;
+    out.reserve(64 + endpoint.client_addr.size() + endpoint.server_addr.size());
+    Attr0Writer w(out);
+    w.str("client_address", endpoint.client_addr);
+    w.num("client_port", endpoint.client_port);
+    w.str("server_address", endpoint.server_addr);
+    w.num("server_port", endpoint.server_port);
+    w.end();
+    return out;
 }
 
 HandoffResult pass_connection(const std::string& service, int client_fd, const Endpoint& endpoint, UniqueFd& channel,
