@@ -1,10 +1,12 @@
-// Pieces shared by the benchmark tools (psm-loadgen, psm-dnsblog-load): the
-// error exit, an owned file descriptor and loopback-only endpoint parsing
-// (the tools refuse any target outside 127.0.0.0/8).
+// Pieces shared by the benchmark tools (psm-loadgen, psm-dnsblog-load,
+// psm-pass-floor): the error exit, an owned file descriptor, the raised
+// descriptor limit and loopback-only endpoint parsing (the tools refuse any
+// target outside 127.0.0.0/8).
 #pragma once
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -20,6 +22,16 @@ inline const char* program_name = "psm-bench";
 [[noreturn]] inline void die(const std::string& text) {
     std::fprintf(stderr, "%s: %s\n", program_name, text.c_str());
     std::exit(2);
+}
+
+// Raises the soft descriptor limit to the hard one: a tool holds thousands
+// of connections at once.
+inline void raise_fd_limit() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 // An owned file descriptor.

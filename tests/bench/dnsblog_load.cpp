@@ -28,7 +28,6 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -641,11 +640,7 @@ int main(int argc, char** argv) {
     psm::bench::program_name = "psm-dnsblog-load";
     auto opt = psm::parse(argc, argv);
     ::signal(SIGPIPE, SIG_IGN);
-    rlimit rl{};
-    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rl.rlim_cur = rl.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    psm::bench::raise_fd_limit();
     if (!opt.proxy_listen.empty())
         psm::run_delay_proxy(opt);
     else

@@ -852,21 +852,13 @@ Options parse(int argc, char** argv) {
     return o;
 }
 
-void raise_fd_limit() {
-    rlimit rl{};
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 } // namespace
 } // namespace psm
 
 int main(int argc, char** argv) {
     psm::bench::program_name = "psm-loadgen";
     signal(SIGPIPE, SIG_IGN);
-    psm::raise_fd_limit();
+    psm::bench::raise_fd_limit();
     psm::Options opt = psm::parse(argc, argv);
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     if (opt.serve) return psm::serve(opt);

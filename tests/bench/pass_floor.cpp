@@ -15,7 +15,6 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -231,10 +230,6 @@ int main(int argc, char** argv) {
     psm::bench::program_name = "psm-pass-floor";
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, [](int) { psm::bench::stop_requested = 1; });
-    rlimit rl{};
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    psm::bench::raise_fd_limit();
     return psm::bench::PassFloor(psm::bench::parse(argc, argv)).run();
 }
