@@ -1,17 +1,22 @@
 // Pieces shared by the benchmark tools (psm-loadgen, psm-dnsblog-load,
 // psm-pass-floor): the error exit, an owned file descriptor, the raised
-// descriptor limit and loopback-only endpoint parsing (the tools refuse any
-// target outside 127.0.0.0/8).
+// descriptor limit, elapsed seconds, loopback-only endpoint parsing (the
+// tools refuse any target outside 127.0.0.0/8) and a TCP listener on such an
+// endpoint.
 #pragma once
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace psm::bench {
@@ -32,6 +37,10 @@ inline void raise_fd_limit() {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 // An owned file descriptor.
@@ -97,6 +106,20 @@ inline Endpoint parse_endpoint(const std::string& text, const char* what) {
     if (port < 1 || port > 65535) die(std::string("bad ") + what + " port: " + text);
     e.port = static_cast<std::uint16_t>(port);
     return e;
+}
+
+// A non-blocking TCP listener on `at` (SO_REUSEADDR, backlog 4096), or
+// the tool exits with the reason.
+inline Fd listen_tcp(const Endpoint& at) {
+    Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) die(std::string("socket: ") + std::strerror(errno));
+    int one = 1;
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in sa = at.sockaddr();
+    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
+        die(std::string("bind: ") + std::strerror(errno));
+    if (listen(fd.get(), 4096) < 0) die(std::string("listen: ") + std::strerror(errno));
+    return fd;
 }
 
 } // namespace psm::bench

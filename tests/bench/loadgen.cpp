@@ -56,15 +56,12 @@ constexpr double kMaxDuration = 3600;
 constexpr int kMaxConcurrency = 200'000;
 constexpr std::size_t kMaxReply = 64 * 1024;
 
-double seconds_since(Clock::time_point t) {
-    return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
 using bench::die;
 using bench::Endpoint;
 using bench::Fd;
 using bench::parse_endpoint;
 using bench::parse_loopback;
+using bench::seconds_since;
 
 // Source addresses FIRST, FIRST+1, ... (skipping .0 and .255), COUNT of them,
 // handed out round-robin.
@@ -713,13 +710,7 @@ private:
 // -- the ceiling server ------------------------------------------------------
 
 int serve(const Options& opt) {
-    Fd lfd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    int one = 1;
-    setsockopt(lfd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in sa = opt.serve->sockaddr();
-    if (bind(lfd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
-        die(std::string("bind: ") + std::strerror(errno));
-    if (listen(lfd.get(), 4096) < 0) die("listen");
+    Fd lfd = bench::listen_tcp(*opt.serve);
     Fd ep(epoll_create1(EPOLL_CLOEXEC));
     epoll_event ev{};
     ev.events = EPOLLIN;

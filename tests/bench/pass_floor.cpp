@@ -41,10 +41,6 @@ constexpr int kMaxTries = 100;
 
 volatile sig_atomic_t stop_requested = 0; // SIGTERM: print RESULT and exit
 
-double seconds_since(Clock::time_point t) {
-    return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
 struct Options {
     Endpoint listen;
     std::string pass_socket;
@@ -74,13 +70,7 @@ public:
     }
 
     int run() {
-        listener_ = Fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-        int one = 1;
-        setsockopt(listener_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        sockaddr_in sa = opt_.listen.sockaddr();
-        if (bind(listener_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
-            die(std::string("bind: ") + std::strerror(errno));
-        if (listen(listener_.get(), 4096) < 0) die(std::string("listen: ") + std::strerror(errno));
+        listener_ = listen_tcp(opt_.listen);
         epoll_ = Fd(epoll_create1(EPOLL_CLOEXEC));
         watch(listener_.get(), kListener);
         std::printf("LISTENING\n");
