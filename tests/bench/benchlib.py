@@ -23,13 +23,45 @@ def ep_str(ep):
     return f"{ep[0]}:{ep[1]}"
 
 
+def pinned(argv, cpu, pin):
+    """argv run on CPU `cpu` (taskset) when `pin`."""
+    return (["taskset", "-c", str(cpu)] if pin else []) + [str(a) for a in argv]
+
+
+class ToolServer:
+    """A bench tool serving in the background (psm-loadgen --serve,
+    psm-dnsblog-load --delay-proxy, psm-pass-floor): started with `argv`, it
+    prints LISTENING once it serves; stopped (SIGTERM) at the end of the
+    `with`, its RESULT line, if it prints one, is in `result`."""
+
+    def __init__(self, argv, what):
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "LISTENING":
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            raise RuntimeError(f"{what} did not start")
+        self.result = {}
+
+    def cpu(self):
+        """CPU seconds the tool used so far."""
+        return cpu_seconds([self.proc.pid])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=10)
+        self.result = parse_result(out) if "RESULT" in out else {}
+
+
 class Loadgen:
     def __init__(self, binary, pin):
         self.binary = binary
         self.pin = pin
 
     def argv(self, args, cpu):
-        return (["taskset", "-c", str(cpu)] if self.pin else []) + [self.binary, *map(str, args)]
+        return pinned([self.binary, *args], cpu, self.pin)
 
     def run(self, args, timeout):
         """Runs psm-loadgen; its RESULT as a dict, plus gen_busy: the share
